@@ -1,0 +1,17 @@
+/** Jest runs the TypeScript sources through ts-jest against the machine's real Postgres and Redis. */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // Type checking happens once in `npm run typecheck`; here we only transpile for speed.
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { module: 'node20', moduleResolution: 'node16', allowJs: true, isolatedModules: true, sourceMap: true } }],
+  },
+  // p-retry and is-network-error are ESM-only; Jest on Node 20 cannot load them untransformed.
+  transformIgnorePatterns: ['/node_modules/(?!(p-retry|is-network-error)/)'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

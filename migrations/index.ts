@@ -1,0 +1,34 @@
+import type { Knex } from 'knex';
+import * as createNetworks from './20261124090000_create_networks';
+import * as createOffers from './20261124090100_create_offers';
+import * as createCampaigns from './20261124090200_create_campaigns';
+import * as createClicks from './20261124090300_create_clicks';
+import * as createConversionTypes from './20261124090400_create_conversion_types';
+import * as createFxRates from './20261124090500_create_fx_rates';
+import * as createConnections from './20261124090600_create_connections';
+import * as createSyncCheckpoints from './20261124090700_create_sync_checkpoints';
+import * as createPullRuns from './20261124090800_create_pull_runs';
+import * as createBackfills from './20261124090900_create_backfills';
+import * as createUploads from './20261124091000_create_uploads';
+import * as createConversions from './20261124091100_create_conversions';
+import * as createRegistrationLog from './20261124091200_create_registration_log';
+
+/**
+ * Every migration in order. Append new ones at the end; never edit or reorder applied ones.
+ * Imported statically so they run the same from compiled dist/ and under jest.
+ */
+export const migrations: Record<string, Knex.Migration> = {
+  '20261124090000_create_networks': createNetworks,
+  '20261124090100_create_offers': createOffers,
+  '20261124090200_create_campaigns': createCampaigns,
+  '20261124090300_create_clicks': createClicks,
+  '20261124090400_create_conversion_types': createConversionTypes,
+  '20261124090500_create_fx_rates': createFxRates,
+  '20261124090600_create_connections': createConnections,
+  '20261124090700_create_sync_checkpoints': createSyncCheckpoints,
+  '20261124090800_create_pull_runs': createPullRuns,
+  '20261124090900_create_backfills': createBackfills,
+  '20261124091000_create_uploads': createUploads,
+  '20261124091100_create_conversions': createConversions,
+  '20261124091200_create_registration_log': createRegistrationLog,
+};

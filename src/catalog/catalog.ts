@@ -1,0 +1,144 @@
+import type { Db } from '../db/database';
+import { queryRows, type Runner } from '../db/query';
+import { InputError, NotFoundError } from '../util/errors';
+import { CLICK_ID_PATTERN } from '../pipeline/normalize';
+import type { DuplicatePolicy } from '../pipeline/types';
+import { isUuid } from '../util/uuid';
+import { newClickId } from './click-id';
+
+export interface NetworkRow {
+  id: string;
+  name: string;
+  currency: string | null;
+  duplicate_policy: DuplicatePolicy;
+  postback_ips: string[] | null;
+  created_at: Date;
+}
+
+export interface OfferRow {
+  id: string;
+  name: string;
+  url: string;
+  network_id: string | null;
+  payout_mode: 'auto' | 'manual';
+  payout: string | null;
+  currency: string | null;
+  created_at: Date;
+}
+
+export interface CampaignRow {
+  id: string;
+  name: string;
+  offer_id: string;
+  created_at: Date;
+}
+
+export interface NewNetwork {
+  name: string;
+  currency?: string | null;
+  duplicate_policy?: DuplicatePolicy;
+  postback_ips?: string[] | null;
+}
+
+export interface NewOffer {
+  name: string;
+  url: string;
+  network_id?: string | null;
+  payout_mode?: 'auto' | 'manual';
+  payout?: string | null;
+  currency?: string | null;
+}
+
+export interface NewClick {
+  click_id?: string;
+  campaign_id: string;
+  visited_at?: Date;
+  params?: Record<string, string>;
+  ip?: string | null;
+  user_agent?: string | null;
+}
+
+/** Creates a network. */
+export async function createNetwork(db: Runner, input: NewNetwork): Promise<NetworkRow> {
+  const [row] = await queryRows<NetworkRow>(
+    db,
+    `INSERT INTO networks (name, currency, duplicate_policy, postback_ips) VALUES (?, ?, ?, ?::cidr[])
+     RETURNING id, name, currency, duplicate_policy, postback_ips::text[] AS postback_ips, created_at`,
+    [input.name, input.currency ?? null, input.duplicate_policy ?? 'ignore', input.postback_ips ?? null],
+  );
+  return row as NetworkRow;
+}
+
+/** Creates an offer; the network must exist. */
+export async function createOffer(db: Runner, input: NewOffer): Promise<OfferRow> {
+  if (input.network_id) await requireRow(db, 'networks', input.network_id, 'network');
+  const mode = input.payout_mode ?? 'auto';
+  if (mode === 'manual' && (input.payout === undefined || input.payout === null)) {
+    throw new InputError('payout is required when payout_mode is "manual"');
+  }
+  const [row] = await queryRows<OfferRow>(
+    db,
+    `INSERT INTO offers (name, url, network_id, payout_mode, payout, currency) VALUES (?, ?, ?, ?, ?, ?)
+     RETURNING id, name, url, network_id, payout_mode, payout, currency, created_at`,
+    [input.name, input.url, input.network_id ?? null, mode, input.payout ?? null, input.currency ?? null],
+  );
+  return row as OfferRow;
+}
+
+/** Creates a campaign sending traffic to an existing offer. */
+export async function createCampaign(db: Runner, input: { name: string; offer_id: string }): Promise<CampaignRow> {
+  await requireRow(db, 'offers', input.offer_id, 'offer');
+  const [row] = await queryRows<CampaignRow>(
+    db,
+    'INSERT INTO campaigns (name, offer_id) VALUES (?, ?) RETURNING id, name, offer_id, created_at',
+    [input.name, input.offer_id],
+  );
+  return row as CampaignRow;
+}
+
+/**
+ * Stores clicks (issued or imported) in one statement. Imported ids are lower-cased; an id that
+ * already exists is left as it is, so re-importing a file is harmless. Returns the ids in input
+ * order.
+ */
+export async function insertClicks(db: Db | Runner, clicks: readonly NewClick[]): Promise<string[]> {
+  if (clicks.length === 0) return [];
+  const ids = clicks.map((click, index) => {
+    if (click.click_id === undefined) return newClickId();
+    if (!CLICK_ID_PATTERN.test(click.click_id)) {
+      throw new InputError(`clicks[${index}].click_id "${click.click_id.slice(0, 70)}" is not valid: use 1-64 characters of letters, digits, "_" or "-"`);
+    }
+    return click.click_id.toLowerCase();
+  });
+  const campaignIds = [...new Set(clicks.map((click) => click.campaign_id))];
+  const malformed = campaignIds.find((id) => !isUuid(id));
+  if (malformed !== undefined) throw new InputError(`campaign_id "${malformed.slice(0, 70)}" is not a UUID`);
+  const campaigns = await queryRows<{ id: string; offer_id: string }>(db, 'SELECT id, offer_id FROM campaigns WHERE id = ANY (?::uuid[])', [campaignIds]);
+  const offerOf = new Map(campaigns.map((campaign) => [campaign.id, campaign.offer_id]));
+  const missing = campaignIds.find((id) => !offerOf.has(id));
+  if (missing) throw new NotFoundError(`campaign ${missing} does not exist; create it with POST /api/v1/campaigns first`, 'campaign_not_found');
+  await queryRows(
+    db,
+    `INSERT INTO clicks (click_id, campaign_id, offer_id, visited_at, params, ip, user_agent)
+     SELECT * FROM unnest(?::text[], ?::uuid[], ?::uuid[], ?::timestamptz[], ?::jsonb[], ?::inet[], ?::text[])
+     ON CONFLICT (click_id) DO NOTHING`,
+    [
+      ids,
+      clicks.map((click) => click.campaign_id),
+      clicks.map((click) => offerOf.get(click.campaign_id)),
+      clicks.map((click) => click.visited_at ?? new Date()),
+      clicks.map((click) => JSON.stringify(click.params ?? {})),
+      clicks.map((click) => click.ip ?? null),
+      clicks.map((click) => click.user_agent ?? null),
+    ],
+  );
+  return ids;
+}
+
+async function requireRow(db: Runner, table: 'networks' | 'offers' | 'campaigns', id: string, label: string): Promise<void> {
+  if (!isUuid(id)) {
+    throw new InputError(`${label}_id "${id}" is not a UUID`);
+  }
+  const rows = await queryRows(db, `SELECT 1 FROM ${table} WHERE id = ?`, [id]);
+  if (rows.length === 0) throw new NotFoundError(`${label} ${id} does not exist`, `${label}_not_found`);
+}

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { ConfigError } from '../util/errors';
+import { isCurrencyCode } from '../money/currency';
+import { loadOrCreateLocalSecret } from './local-secrets';
+
+/** Validated process configuration; see the env table in README.md. */
+export interface TallyConfig {
+  readonly nodeEnv: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly queuePrefix: string;
+  readonly port: number;
+  readonly host: string;
+  /** Bearer token for the admin API and Bull Board. */
+  readonly adminToken: string;
+  /** True when the admin token was generated into the state directory rather than given. */
+  readonly adminTokenGenerated: boolean;
+  /** 32-byte key that encrypts connection credentials at rest. */
+  readonly secretKey: Buffer;
+  readonly displayCurrency: string;
+  /** The account's default payout currency: last step of the currency precedence. */
+  readonly defaultCurrency: string;
+  readonly postbackToken: string | undefined;
+  readonly stateDir: string;
+  readonly logLevel: string;
+}
+
+const currency = (name: string) =>
+  z
+    .string()
+    .transform((value) => value.trim().toUpperCase())
+    .refine(isCurrencyCode, { message: `${name} must be an ISO 4217 currency code such as USD or EUR` });
+
+const url = (name: string, protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  DATABASE_URL: url('DATABASE_URL', ['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/tally'),
+  REDIS_URL: url('REDIS_URL', ['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 characters of letters, digits, "_", "." or "-"' })
+    .default('tally'),
+  PORT: z.coerce
+    .number({ message: 'PORT must be an integer between 0 and 65535' })
+    .int({ message: 'PORT must be an integer between 0 and 65535' })
+    .min(0, { message: 'PORT must be an integer between 0 and 65535' })
+    .max(65535, { message: 'PORT must be an integer between 0 and 65535' })
+    .default(8080),
+  HOST: z.string().min(1, { message: 'HOST must not be empty' }).default('0.0.0.0'),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, { message: 'ADMIN_TOKEN must be at least 16 characters (generate one with `openssl rand -hex 24`)' })
+    .optional(),
+  SECRET_KEY: z.string().optional(),
+  DISPLAY_CURRENCY: currency('DISPLAY_CURRENCY').default('USD'),
+  DEFAULT_CURRENCY: currency('DEFAULT_CURRENCY').optional(),
+  POSTBACK_TOKEN: z.string().min(1, { message: 'POSTBACK_TOKEN must not be empty when set' }).optional(),
+  TALLY_STATE_DIR: z.string().default('.tally'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+  }).default('info'),
+});
+
+/**
+ * Reads and validates configuration from the environment. A wrong value throws a ConfigError
+ * whose one-line message names the variable and what is expected. Outside production a missing
+ * ADMIN_TOKEN or SECRET_KEY is generated once into the state directory and reused afterwards,
+ * so `serve`, `worker` and the CLI on one machine agree on them.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): TallyConfig {
+  // Empty strings are how shells unset things; treat them as unset.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    const given = present[variable];
+    const shown = variable === 'ADMIN_TOKEN' || variable === 'SECRET_KEY' || variable === 'POSTBACK_TOKEN' ? '' : given === undefined ? '' : ` (got "${given}")`;
+    throw new ConfigError(`Invalid ${variable}: ${issue?.message ?? 'invalid value'}${shown}`);
+  }
+  const values = parsed.data;
+  const production = values.NODE_ENV === 'production';
+
+  let adminToken = values.ADMIN_TOKEN;
+  let adminTokenGenerated = false;
+  if (adminToken === undefined) {
+    if (production) throw new ConfigError('Missing ADMIN_TOKEN: set it to a random string of at least 16 characters (NODE_ENV=production does not generate one)');
+    adminToken = loadOrCreateLocalSecret(values.TALLY_STATE_DIR, 'admin-token', 24);
+    adminTokenGenerated = true;
+  }
+
+  let secretKeyText = values.SECRET_KEY;
+  if (secretKeyText === undefined) {
+    if (production) throw new ConfigError('Missing SECRET_KEY: set it to 32 random bytes as 64 hex characters (`openssl rand -hex 32`)');
+    secretKeyText = loadOrCreateLocalSecret(values.TALLY_STATE_DIR, 'secret-key', 32);
+  }
+
+  return {
+    nodeEnv: values.NODE_ENV,
+    databaseUrl: values.DATABASE_URL,
+    redisUrl: values.REDIS_URL,
+    queuePrefix: values.QUEUE_PREFIX,
+    port: values.PORT,
+    host: values.HOST,
+    adminToken,
+    adminTokenGenerated,
+    secretKey: parseSecretKey(secretKeyText),
+    displayCurrency: values.DISPLAY_CURRENCY,
+    defaultCurrency: values.DEFAULT_CURRENCY ?? values.DISPLAY_CURRENCY,
+    postbackToken: values.POSTBACK_TOKEN,
+    stateDir: values.TALLY_STATE_DIR,
+    logLevel: values.LOG_LEVEL,
+  };
+}
+
+/** Accepts 64 hex characters or base64 of exactly 32 bytes. */
+export function parseSecretKey(text: string): Buffer {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) {
+    const bytes = Buffer.from(trimmed, 'base64');
+    if (bytes.length === 32) return bytes;
+  }
+  throw new ConfigError('Invalid SECRET_KEY: expected 32 bytes as 64 hex characters or base64 (`openssl rand -hex 32`)');
+}

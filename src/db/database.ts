@@ -1,0 +1,54 @@
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+
+export type Db = Knex;
+
+// pg returns NUMERIC (1700) as a string already; keep it that way. BIGINT (20) also stays a
+// string, which is what the API exposes for conversion ids. DATE (1082) is kept as 'YYYY-MM-DD'
+// rather than a Date at local midnight.
+pg.types.setTypeParser(1082, (value) => value);
+
+/** Opens a knex handle on Postgres. Pool size defaults to 10. */
+export function createDb(databaseUrl: string, options: { poolMax?: number; applicationName?: string } = {}): Db {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString: databaseUrl, application_name: options.applicationName ?? 'tally' },
+    pool: { min: 0, max: options.poolMax ?? 10 },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+/** Database name and a URL for the `postgres` maintenance database on the same server. */
+export function describeDatabaseUrl(databaseUrl: string): { name: string; maintenanceUrl: string } {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!name) throw new Error(`DATABASE_URL has no database name: add one after the host, e.g. ${url.origin}/tally`);
+  const maintenance = new URL(databaseUrl);
+  maintenance.pathname = '/postgres';
+  return { name, maintenanceUrl: maintenance.toString() };
+}
+
+/**
+ * Creates the database named in `databaseUrl` when it does not exist. Safe when several
+ * processes race to create it.
+ */
+export async function ensureDatabaseExists(databaseUrl: string): Promise<boolean> {
+  const { name, maintenanceUrl } = describeDatabaseUrl(databaseUrl);
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (existing.rowCount) return false;
+    try {
+      await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+      return true;
+    } catch (error) {
+      // 42P04 duplicate_database: another process created it first.
+      if ((error as { code?: string }).code === '42P04') return false;
+      throw error;
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,69 @@
+import type { Knex } from 'knex';
+
+/** The five routes a conversion arrives by. */
+export const SOURCES = ['postback', 'pixel', 'script', 'api', 'upload'] as const;
+export type Source = (typeof SOURCES)[number];
+
+export const CONVERSION_STATUSES = ['approved', 'pending', 'declined'] as const;
+export type ConversionStatus = (typeof CONVERSION_STATUSES)[number];
+
+export type OutcomeStatus = 'accepted' | 'duplicate' | 'updated' | 'rejected';
+export type DuplicatePolicy = 'ignore' | 'accept' | 'update';
+
+/**
+ * Conversion fields as they arrive, before validation. Keys follow the postback parameters:
+ * `click_id` | `cf_click_id` | `cid`, `payout`, `payout_currency` (alias `currency`),
+ * `txid` (alias `transaction_id`), `ct` (aliases `type`, `conversion_type`), `status`,
+ * `timestamp`, `param1`..`param20`. Unknown keys are ignored (they stay in `request`).
+ */
+export type ConversionFields = Readonly<Record<string, unknown>>;
+
+/** One conversion handed to the pipeline. */
+export interface RegistrationInput {
+  readonly fields: ConversionFields;
+  /** The raw input as received, stored in the registration log (secrets already removed). */
+  readonly request?: unknown;
+  /** When Tally received it; defaults to the batch's receipt time. */
+  readonly receivedAt?: Date;
+  /** 1-based CSV line for uploads. */
+  readonly line?: number;
+  /** Registration-log id of the unknown_click_id attempt this re-registers. */
+  readonly rematchOf?: string;
+}
+
+export interface RegisterOptions {
+  readonly source: Source;
+  readonly connectionId?: string | null;
+  readonly uploadId?: string | null;
+  /** Network whose currency and duplicate policy apply instead of the click's offer network. */
+  readonly networkId?: string | null;
+  /** Offer that prices the conversions instead of the click's offer. */
+  readonly offerId?: string | null;
+  /** Conversion type for inputs without one (default `conversion`). */
+  readonly defaultType?: string | null;
+  /** Receipt time for inputs without their own; defaults to now. */
+  readonly receivedAt?: Date;
+  /** Work out every outcome, then roll back: nothing is stored, not even the log. */
+  readonly dryRun?: boolean;
+  /**
+   * Log unchanged duplicates (default true). Scheduled pulls re-read their lookback window every
+   * run; they pass false so the log keeps changes and rejections, not every re-read record.
+   */
+  readonly logUnchanged?: boolean;
+  /** Run inside the caller's transaction (e.g. to advance a checkpoint atomically). */
+  readonly transaction?: Knex.Transaction;
+}
+
+export interface RegistrationOutcome {
+  readonly status: OutcomeStatus;
+  /**
+   * Why: for `rejected` the rejection reason (unknown_click_id, unreplaced_macro, ...); for
+   * `updated` `changed` or `adopted`; for `duplicate` `unchanged` or `duplicate_policy`.
+   */
+  readonly reason: string | null;
+  /** Human-readable explanation, with a hint how to fix a rejection. */
+  readonly message: string | null;
+  readonly conversionId: string | null;
+  readonly clickId: string | null;
+  readonly warnings: readonly string[];
+}
