@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from '../db/database';
 import { queryRows } from '../db/query';
@@ -115,7 +115,7 @@ export class Registrar {
           );
           continue;
         }
-        priced.push(this.price(index, conversion, click, inputs[index]?.receivedAt ?? batchReceivedAt));
+        priced.push(this.price(index, conversion, click, inputs[index]?.receivedAt ?? batchReceivedAt, options));
       }
 
       await this.upsert(trx, priced, options, outcomes);
@@ -178,11 +178,11 @@ export class Registrar {
   }
 
   /** Steps 3 and 4: payout mode and currency precedence. FX happens in SQL, in decimal. */
-  private price(index: number, conversion: NormalizedConversion, click: MatchedClick, receivedAt: Date): Priced {
+  private price(index: number, conversion: NormalizedConversion, click: MatchedClick, receivedAt: Date, options: RegisterOptions): Priced {
     const fallbackCurrency = click.offer_currency?.trim() || click.network_currency?.trim() || this.settings.defaultCurrency;
     const reportedCurrency = conversion.payoutCurrency ?? fallbackCurrency;
     const policy: DuplicatePolicy = click.duplicate_policy ?? 'ignore';
-    const dedupKey = conversion.txid !== null ? `tx:${conversion.txid}` : policy === 'accept' ? `acc:${randomUUID()}` : '';
+    const dedupKey = conversion.txid !== null ? `tx:${conversion.txid}` : policy === 'accept' ? acceptKey(conversion, options) : '';
     if (click.payout_mode === 'manual' && click.offer_payout !== null) {
       return {
         index, conversion, click, dedupKey, policy, receivedAt,
@@ -212,15 +212,14 @@ export class Registrar {
     const firstOfRepeat = new Map<string, number>();
     const repeats: { item: Priced; original: number }[] = [];
     for (const item of priced) {
-      const repeatKey = item.dedupKey.startsWith('acc:')
-        ? null
-        : JSON.stringify([item.click.click_id, item.conversion.type, item.dedupKey, item.conversion.status, item.payout, item.currency, item.reportedPayout]);
-      const original = repeatKey === null ? undefined : firstOfRepeat.get(repeatKey);
+      // Random accept-policy keys never repeat, so such conversions are never collapsed.
+      const repeatKey = JSON.stringify([item.click.click_id, item.conversion.type, item.dedupKey, item.conversion.status, item.payout, item.currency, item.reportedPayout]);
+      const original = firstOfRepeat.get(repeatKey);
       if (original !== undefined) {
         repeats.push({ item, original });
         continue;
       }
-      if (repeatKey !== null) firstOfRepeat.set(repeatKey, item.index);
+      firstOfRepeat.set(repeatKey, item.index);
       const slotKey = `${item.click.click_id}\u0000${item.conversion.type}`;
       const round = (roundOfKey.get(slotKey) ?? -1) + 1;
       roundOfKey.set(slotKey, round);
@@ -271,7 +270,7 @@ export class Registrar {
            FROM input i
            JOIN conversions c ON c.click_id = i.click_id AND c.type = i.type
           WHERE CASE WHEN i.txid IS NOT NULL THEN c.dedup_key = i.dedup_key OR (c.dedup_key = '' AND c.source <> ?)
-                     WHEN i.policy = 'accept' THEN false
+                     WHEN i.policy = 'accept' THEN c.dedup_key = i.dedup_key
                      ELSE true END
           ORDER BY i.ord, (c.dedup_key = i.dedup_key) DESC, c.id DESC
        ),
@@ -427,6 +426,13 @@ export class Registrar {
       ],
     );
   }
+}
+
+/** Identity of a txid-less conversion under the accept policy: new every time, or its content. */
+function acceptKey(conversion: NormalizedConversion, options: RegisterOptions): string {
+  if (!options.identifyAcceptedByContent) return `acc:${randomUUID()}`;
+  const content = JSON.stringify([conversion.clickId, conversion.type, conversion.payout, conversion.payoutCurrency, conversion.occurredAt.toISOString()]);
+  return `acc:${createHash('sha256').update(content).digest('hex').slice(0, 32)}`;
 }
 
 function rejected(rejection: Rejection, warnings: readonly string[]): Resolved {

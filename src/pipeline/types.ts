@@ -50,6 +50,12 @@ export interface RegisterOptions {
    * run; they pass false so the log keeps changes and rejections, not every re-read record.
    */
   readonly logUnchanged?: boolean;
+  /**
+   * Under the `accept` duplicate policy a txid-less conversion normally counts every time. With
+   * this set, it is identified by its content (click, type, payout, timestamp) instead, so that
+   * re-uploading the same file registers nothing new.
+   */
+  readonly identifyAcceptedByContent?: boolean;
   /** Run inside the caller's transaction (e.g. to advance a checkpoint atomically). */
   readonly transaction?: Knex.Transaction;
 }

@@ -1,0 +1,133 @@
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import type { Db } from '../db/database';
+import type { Registrar } from '../pipeline/registrar';
+import type { OutcomeStatus, RegistrationInput } from '../pipeline/types';
+import { InputError } from '../util/errors';
+
+/** Column order of a file without a header line (the format of the product article). */
+export const POSITIONAL_COLUMNS = ['click_id', 'payout', 'transaction_id', 'conversion_type', 'timestamp'] as const;
+
+/** Header names understood in a file with a header line, mapped to pipeline fields. */
+const HEADER_ALIASES: Readonly<Record<string, string>> = {
+  click_id: 'click_id', cf_click_id: 'click_id', cid: 'click_id', clickid: 'click_id',
+  payout: 'payout', revenue: 'payout', amount: 'payout',
+  transaction_id: 'txid', txid: 'txid',
+  conversion_type: 'ct', ct: 'ct', type: 'ct',
+  timestamp: 'timestamp', time: 'timestamp', date: 'timestamp',
+  payout_currency: 'payout_currency', currency: 'payout_currency',
+  status: 'status',
+  ...Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`param${index + 1}`, `param${index + 1}`])),
+};
+
+export interface UploadLineResult {
+  readonly line: number;
+  readonly status: OutcomeStatus;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+export interface UploadSummary {
+  readonly upload_id: string | null;
+  readonly rows: number;
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly updated: number;
+  readonly rejected: number;
+}
+
+export interface UploadOptions {
+  readonly filename?: string;
+  readonly dryRun?: boolean;
+  /** Conversions per pipeline batch; bounds memory together with the parser's own buffer. */
+  readonly batchSize?: number;
+  /** Receives each line's result as soon as its batch is committed (in line order). */
+  readonly onLine?: (result: UploadLineResult) => void;
+}
+
+/**
+ * Registers a CSV of conversions, streaming: records are parsed as they arrive and handed to the
+ * pipeline in batches, so memory stays flat whatever the file size. A header line is optional;
+ * without one the columns are `click_id,payout,transaction_id,conversion_type,timestamp`. BOM,
+ * CRLF, quoted fields and blank lines are fine. Every line gets a result; re-uploading the same
+ * file registers nothing new (txid-less lines under the accept policy are identified by content).
+ */
+export async function uploadCsv(db: Db, registrar: Registrar, input: Readable, options: UploadOptions = {}): Promise<UploadSummary> {
+  const batchSize = options.batchSize ?? 5000;
+  const counts = { rows: 0, accepted: 0, duplicates: 0, updated: 0, rejected: 0 };
+  let uploadId: string | null = null;
+  if (!options.dryRun) {
+    const [row] = await db('uploads').insert({ filename: options.filename ?? null }).returning('id');
+    uploadId = (row as { id: string }).id;
+  }
+
+  const parser = input.pipe(
+    parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: true, info: true, skip_records_with_empty_values: true }),
+  );
+  input.on('error', (error) => parser.destroy(error));
+
+  let columns: readonly (string | undefined)[] | undefined;
+  let batch: RegistrationInput[] = [];
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const current = batch;
+    batch = [];
+    const outcomes = await registrar.register(current, {
+      source: 'upload',
+      uploadId,
+      dryRun: options.dryRun ?? false,
+      identifyAcceptedByContent: true,
+    });
+    outcomes.forEach((outcome, index) => {
+      counts.rows += 1;
+      if (outcome.status === 'accepted') counts.accepted += 1;
+      else if (outcome.status === 'duplicate') counts.duplicates += 1;
+      else if (outcome.status === 'updated') counts.updated += 1;
+      else counts.rejected += 1;
+      const line = current[index]?.line ?? 0;
+      options.onLine?.({
+        line,
+        status: outcome.status,
+        ...(outcome.status === 'rejected' || outcome.status === 'updated' ? { reason: outcome.reason ?? undefined, message: outcome.message ?? undefined } : {}),
+      });
+    });
+  };
+
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (columns === undefined) {
+        const header = detectHeader(record);
+        columns = header ?? POSITIONAL_COLUMNS.map((name) => HEADER_ALIASES[name]);
+        if (header) continue;
+      }
+      const fields: Record<string, string> = {};
+      record.forEach((value, position) => {
+        const name = columns?.[position];
+        if (name !== undefined && value !== '') fields[name] = value;
+      });
+      batch.push({ fields, request: { line: info.lines, values: record }, line: info.lines });
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+  } catch (error) {
+    if (uploadId) await db('uploads').where({ id: uploadId }).update({ status: 'failed', error: (error as Error).message, finished_at: db.fn.now(), ...counts });
+    const code = (error as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('CSV_')) {
+      throw new InputError(`the CSV could not be read: ${(error as Error).message}`, 'invalid_csv');
+    }
+    throw error;
+  }
+  if (uploadId) await db('uploads').where({ id: uploadId }).update({ status: 'completed', finished_at: db.fn.now(), ...counts });
+  return { upload_id: uploadId, ...counts };
+}
+
+/**
+ * A first line with a click-id column name (`click_id`, `cf_click_id`, `cid`) in any position is
+ * a header; a real click id can never be one of those words. Unknown header names are ignored so
+ * that exports with extra columns upload as they are.
+ */
+function detectHeader(record: readonly string[]): (string | undefined)[] | undefined {
+  const columns = record.map((cell) => HEADER_ALIASES[cell.trim().toLowerCase()]);
+  return columns.includes('click_id') ? columns : undefined;
+}

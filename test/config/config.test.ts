@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config';
+import { ConfigError } from '../../src/util/errors';
+
+const stateDir = () => mkdtempSync(join(tmpdir(), 'tally-config-'));
+
+test('defaults follow the design', () => {
+  const config = loadConfig({ TALLY_STATE_DIR: stateDir() });
+  expect(config).toMatchObject({
+    databaseUrl: 'postgres://postgres@127.0.0.1:5432/tally',
+    redisUrl: 'redis://127.0.0.1:6379',
+    queuePrefix: 'tally',
+    port: 8080,
+    host: '0.0.0.0',
+    displayCurrency: 'USD',
+    defaultCurrency: 'USD',
+    postbackToken: undefined,
+  });
+  expect(config.secretKey).toHaveLength(32);
+  expect(config.adminTokenGenerated).toBe(true);
+});
+
+test('generated secrets are stored once and reused by the next process', () => {
+  const dir = stateDir();
+  const first = loadConfig({ TALLY_STATE_DIR: dir });
+  const second = loadConfig({ TALLY_STATE_DIR: dir });
+  expect(second.adminToken).toBe(first.adminToken);
+  expect(second.secretKey.equals(first.secretKey)).toBe(true);
+  expect(readFileSync(join(dir, 'admin-token'), 'utf8').trim()).toBe(first.adminToken);
+});
+
+test.each([
+  [{ PORT: 'abc' }, 'Invalid PORT: PORT must be an integer between 0 and 65535 (got "abc")'],
+  [{ PORT: '70000' }, 'Invalid PORT: PORT must be an integer between 0 and 65535 (got "70000")'],
+  [{ DATABASE_URL: 'mysql://x/y' }, 'Invalid DATABASE_URL: DATABASE_URL must be a URL starting with postgres:// or postgresql:// (got "mysql://x/y")'],
+  [{ REDIS_URL: 'localhost:6379' }, 'Invalid REDIS_URL: REDIS_URL must be a URL starting with redis:// or rediss:// (got "localhost:6379")'],
+  [{ DISPLAY_CURRENCY: 'EURO' }, 'Invalid DISPLAY_CURRENCY: DISPLAY_CURRENCY must be an ISO 4217 currency code such as USD or EUR (got "EURO")'],
+  [{ QUEUE_PREFIX: 'a b' }, 'Invalid QUEUE_PREFIX: QUEUE_PREFIX must be 1-64 characters of letters, digits, "_", "." or "-" (got "a b")'],
+  [{ ADMIN_TOKEN: 'short' }, 'Invalid ADMIN_TOKEN: ADMIN_TOKEN must be at least 16 characters (generate one with `openssl rand -hex 24`)'],
+  [{ SECRET_KEY: 'abc' }, 'Invalid SECRET_KEY: expected 32 bytes as 64 hex characters or base64 (`openssl rand -hex 32`)'],
+])('a wrong value stops with one line naming the variable: %j', (env, message) => {
+  expect(() => loadConfig({ TALLY_STATE_DIR: stateDir(), ...env })).toThrow(new ConfigError(message));
+});
+
+test('production requires the admin token and secret key instead of generating them', () => {
+  expect(() => loadConfig({ NODE_ENV: 'production', TALLY_STATE_DIR: stateDir() })).toThrow(/Missing ADMIN_TOKEN/);
+  expect(() => loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(20), TALLY_STATE_DIR: stateDir() })).toThrow(/Missing SECRET_KEY/);
+  const config = loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(20), SECRET_KEY: Buffer.alloc(32, 7).toString('base64') });
+  expect(config.secretKey.equals(Buffer.alloc(32, 7))).toBe(true);
+});
+
+test('secrets never appear in the error message', () => {
+  const token = 'tiny-secret';
+  expect(() => loadConfig({ ADMIN_TOKEN: token, TALLY_STATE_DIR: stateDir() })).toThrow(expect.objectContaining({ message: expect.not.stringContaining(token) }));
+});
