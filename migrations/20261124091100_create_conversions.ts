@@ -5,7 +5,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TABLE conversions (
       id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
       click_id text NOT NULL REFERENCES clicks (click_id),
-      type text NOT NULL REFERENCES conversion_types (name),
+      type text NOT NULL,
       txid text,
       dedup_key text NOT NULL,
       status text NOT NULL CHECK (status IN ('approved', 'pending', 'declined')),
@@ -34,6 +34,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE INDEX conversions_occurred_at_idx ON conversions (occurred_at);
     COMMENT ON TABLE conversions IS 'Registered conversions: exactly one row per real conversion. Written only by the registration pipeline.';
     COMMENT ON COLUMN conversions.click_id IS 'Matched click (lower-cased).';
+    COMMENT ON COLUMN conversions.type IS 'A conversion_types name. No foreign key (it cost a trigger per row for a table of a dozen rows): the pipeline inserts unknown types before the conversion, and types are never deleted.';
     COMMENT ON COLUMN conversions.dedup_key IS 'Identity within (click_id, type): ''tx:''||txid when a txid was given; '''' for the one txid-less conversion under the ignore/update policies; ''acc:''||uuid for each txid-less conversion under accept.';
     COMMENT ON COLUMN conversions.payout IS 'Payout that counts, in currency: the reported payout in auto mode, the offer''s fixed payout in manual mode. Stored as reported; for types with sign -1 reports subtract abs(payout), whichever sign the network used.';
     COMMENT ON COLUMN conversions.reported_payout IS 'Payout as the source reported it (NULL if none), kept even when a manual offer payout replaced it.';

@@ -21,8 +21,11 @@ export async function up(knex: Knex): Promise<void> {
       fields jsonb,
       request jsonb NOT NULL
     );
-    CREATE INDEX registration_log_click_id_idx ON registration_log (click_id);
-    CREATE INDEX registration_log_unmatched_idx ON registration_log (click_id) WHERE reason = 'unknown_click_id';
+    -- Settled attempts are found through their conversion (whose id mostly grows, so this index
+    -- appends); only unsettled ones (rejections) are indexed by click id. Indexing every attempt
+    -- by click id cost about 15% of a 10,000-conversion batch.
+    CREATE INDEX registration_log_conversion_id_idx ON registration_log (conversion_id) WHERE conversion_id IS NOT NULL;
+    CREATE INDEX registration_log_unsettled_click_idx ON registration_log (click_id) WHERE conversion_id IS NULL;
     CREATE INDEX registration_log_rematch_of_idx ON registration_log (rematch_of) WHERE rematch_of IS NOT NULL;
     COMMENT ON TABLE registration_log IS 'Append-only ledger of every registration attempt from every route: the postback log operators read to troubleshoot. Never updated.';
     COMMENT ON COLUMN registration_log.reason IS 'Machine-readable reason: for rejections why (unknown_click_id, unreplaced_macro, invalid_payout, ...); for updates what happened (changed, adopted).';

@@ -12,7 +12,13 @@ pg.types.setTypeParser(1082, (value) => value);
 export function createDb(databaseUrl: string, options: { poolMax?: number; applicationName?: string } = {}): Db {
   return knexFactory({
     client: 'pg',
-    connection: { connectionString: databaseUrl, application_name: options.applicationName ?? 'tally' },
+    connection: {
+      connectionString: databaseUrl,
+      application_name: options.applicationName ?? 'tally',
+      // A 10,000-conversion batch materializes ~6 MB of CTE rows; at the default 4 MB they spill
+      // to temporary files. Per-connection, so it does not touch the server's configuration.
+      options: '-c work_mem=64MB',
+    },
     pool: { min: 0, max: options.poolMax ?? 10 },
     acquireConnectionTimeout: 10_000,
   });

@@ -4,10 +4,12 @@ import type { Knex } from 'knex';
 export type Runner = Knex | Knex.Transaction;
 
 /**
- * Runs raw SQL with `?` placeholders and returns the rows. Arrays bind as Postgres arrays (for
- * `unnest(?::text[])`), which knex's binding types do not describe.
+ * Runs raw SQL with `?` placeholders (array bindings) or `:name` placeholders (object bindings)
+ * and returns the rows. Arrays bind as Postgres arrays (for `unnest(?::text[])`), which knex's
+ * binding types do not describe. Beware: knex reads a `?` inside a SQL string literal as a
+ * placeholder; bind such values instead.
  */
-export async function queryRows<Row>(runner: Runner, sql: string, bindings: readonly unknown[] = []): Promise<Row[]> {
+export async function queryRows<Row>(runner: Runner, sql: string, bindings: readonly unknown[] | Readonly<Record<string, unknown>> = []): Promise<Row[]> {
   const result = (await runner.raw(sql, bindings as unknown as Knex.RawBinding[])) as { rows: Row[] };
   return result.rows;
 }

@@ -15,7 +15,7 @@ const PLACEHOLDER_WORDS = new Set([
 export function isUnreplacedMacro(value: string): boolean {
   const trimmed = value.trim();
   if (trimmed === '') return false;
-  return MACRO_CHARACTERS.test(trimmed) || PLACEHOLDER_WORDS.has(trimmed.toLowerCase());
+  return MACRO_CHARACTERS.test(trimmed) || (trimmed.length <= 13 && PLACEHOLDER_WORDS.has(trimmed.toLowerCase()));
 }
 
 /**
@@ -23,6 +23,10 @@ export function isUnreplacedMacro(value: string): boolean {
  * treated as absent, with a warning in the log, so the conversion still counts.
  */
 export function isPlaceholder(value: string): boolean {
+  // Fast path for ordinary values (this runs for every optional field of every conversion).
+  if (!/[{}[\]#<>%$]/.test(value)) return value.length <= 9 && OPTIONAL_PLACEHOLDER_WORDS.has(value.trim().toLowerCase());
   const trimmed = value.trim();
-  return /[{}[\]#<>]/.test(trimmed) || /^%.*%$/.test(trimmed) || /^\$.*\$$/.test(trimmed) || ['replace', 'optional', 'undefined', 'null'].includes(trimmed.toLowerCase());
+  return /[{}[\]#<>]/.test(trimmed) || /^%.*%$/.test(trimmed) || /^\$.*\$$/.test(trimmed);
 }
+
+const OPTIONAL_PLACEHOLDER_WORDS = new Set(['replace', 'optional', 'undefined', 'null']);

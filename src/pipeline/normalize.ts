@@ -33,6 +33,7 @@ const TYPE_PATTERN = /^[a-z0-9_][a-z0-9_.-]{0,39}$/;
 const MAX_TXID_LENGTH = 255;
 const MAX_PARAM_LENGTH = 1000;
 export const PARAM_NAMES: readonly string[] = Array.from({ length: 20 }, (_, index) => `param${index + 1}`);
+const PARAM_NAME = /^param(?:[1-9]|1\d|20)$/;
 
 const STATUS_ALIASES: Readonly<Record<string, ConversionStatus>> = {
   approved: 'approved', approve: 'approved', accepted: 'approved', confirmed: 'approved', paid: 'approved',
@@ -181,7 +182,8 @@ export function normalizeConversion(
   }
 
   const params: Record<string, string> = {};
-  for (const name of PARAM_NAMES) {
+  for (const name in fields) {
+    if (!PARAM_NAME.test(name)) continue;
     const value = text(fields[name]);
     if (value === undefined || value === '') continue;
     if (value.length > MAX_PARAM_LENGTH) {

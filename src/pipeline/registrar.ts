@@ -2,16 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from '../db/database';
 import { queryRows } from '../db/query';
-import { normalizeConversion, type NormalizedConversion, type Rejection } from './normalize';
+import { normalizeConversion, type NormalizedConversion, type NormalizeResult, type Rejection } from './normalize';
 import { rejectionMessages } from './rejection-messages';
-import type {
-  DuplicatePolicy,
-  OutcomeStatus,
-  RegisterOptions,
-  RegistrationInput,
-  RegistrationOutcome,
-  Source,
-} from './types';
+import type { DuplicatePolicy, RegisterOptions, RegistrationInput, RegistrationOutcome } from './types';
 
 /** Settings that decide how conversions are priced. */
 export interface RegistrarSettings {
@@ -24,7 +17,8 @@ export interface RegistrarSettings {
 /** A click as the pipeline needs it: where it went and how that offer is priced. */
 interface MatchedClick {
   click_id: string;
-  visited_at: Date;
+  /** Postgres text form, passed back untouched (no Date round trip for 10,000 rows). */
+  visited_at: string;
   campaign_id: string;
   offer_id: string;
   payout_mode: 'auto' | 'manual';
@@ -51,25 +45,24 @@ interface Priced {
 
 type UpsertAction = 'insert' | 'update' | 'adopt' | 'duplicate';
 
-interface Resolved {
-  status: OutcomeStatus;
-  reason: string | null;
-  message: string | null;
-  conversionId: string | null;
-  clickId: string | null;
-  warnings: readonly string[];
+type Resolved = { -readonly [K in keyof RegistrationOutcome]: RegistrationOutcome[K] };
+
+/** A registration-log row whose outcome is already known (rejections, in-batch repeats). */
+interface KnownLogRow {
+  readonly index: number;
+  readonly outcome: Resolved;
 }
 
 class DryRunRollback extends Error {}
 
-/** Conversions of one click and type interact (adoption, duplicate policy); at most one per statement. */
-const MAX_ROUNDS_PER_ITEM = 5;
+/** Bound on retry rounds for inserts that lost a race; each retry reads the winner's row. */
+const MAX_CONFLICT_RETRIES = 5;
 
 /**
  * The one write path for conversions. Every route hands a batch to {@link Registrar.register};
- * it runs the six steps of the design as a few set-based statements inside one transaction and
- * returns one outcome per input, in input order. The outcome is committed (conversion and log
- * row together) when the promise resolves.
+ * it runs the six steps of the design in one transaction of three statements (click lookup and
+ * lock; upsert and log; commit) and returns one outcome per input, in input order. When the
+ * promise resolves the outcome is committed: conversion and log row together, or neither.
  */
 export class Registrar {
   private readonly knownTypes = new Set<string>();
@@ -81,9 +74,11 @@ export class Registrar {
 
   /**
    * Registers a batch of conversions from one source.
-   * Concurrency: matched clicks are row-locked (`FOR NO KEY UPDATE`, in click-id order) for the
-   * transaction, so registrations of the same click from several processes serialize, while the
-   * unique identity `(click_id, type, dedup_key)` with `ON CONFLICT` guarantees one row per
+   *
+   * Concurrency: the matched clicks are row-locked (`FOR NO KEY UPDATE`, in click-id order) for
+   * the transaction, so registrations touching the same click serialize across processes and the
+   * adoption and duplicate-policy rules see each other's rows. The unique identity
+   * `(click_id, type, dedup_key)` with `ON CONFLICT` is the backstop that guarantees one row per
    * conversion regardless.
    */
   async register(inputs: readonly RegistrationInput[], options: RegisterOptions): Promise<RegistrationOutcome[]> {
@@ -92,34 +87,33 @@ export class Registrar {
     const normalized = inputs.map((input) =>
       normalizeConversion(input.fields, { receivedAt: input.receivedAt ?? batchReceivedAt, defaultType: options.defaultType }),
     );
+    const receivedAt = (index: number): Date => inputs[index]?.receivedAt ?? batchReceivedAt;
 
     let createdTypes: string[] = [];
     const work = async (trx: Knex.Transaction): Promise<Resolved[]> => {
       const outcomes: Resolved[] = new Array(inputs.length);
-      const accepted: { index: number; conversion: NormalizedConversion }[] = [];
+      const known: KnownLogRow[] = [];
+      const valid: { index: number; conversion: NormalizedConversion }[] = [];
       normalized.forEach((result, index) => {
-        if (result.ok) accepted.push({ index, conversion: result.value });
-        else outcomes[index] = rejected(result.rejection, []);
+        if (result.ok) valid.push({ index, conversion: result.value });
+        else known.push({ index, outcome: (outcomes[index] = rejected(result.rejection, [])) });
       });
 
-      createdTypes = await this.ensureTypes(trx, accepted.map((item) => item.conversion.type));
-      const clicks = await this.lockClicks(trx, accepted.map((item) => item.conversion.clickId), options);
+      createdTypes = await this.ensureTypes(trx, valid.map((item) => item.conversion.type));
+      const clicks = await this.lockClicks(trx, valid.map((item) => item.conversion.clickId), options);
 
       const priced: Priced[] = [];
-      for (const { index, conversion } of accepted) {
+      for (const { index, conversion } of valid) {
         const click = clicks.get(conversion.clickId);
-        if (!click) {
-          outcomes[index] = rejected(
-            { reason: 'unknown_click_id', message: rejectionMessages.unknownClickId(conversion.clickId), clickId: conversion.clickId },
-            conversion.warnings,
-          );
-          continue;
+        if (click) {
+          priced.push(this.price(index, conversion, click, receivedAt(index), options));
+        } else {
+          const rejection = { reason: 'unknown_click_id', message: rejectionMessages.unknownClickId(conversion.clickId), clickId: conversion.clickId };
+          known.push({ index, outcome: (outcomes[index] = rejected(rejection, conversion.warnings)) });
         }
-        priced.push(this.price(index, conversion, click, inputs[index]?.receivedAt ?? batchReceivedAt, options));
       }
 
-      await this.upsert(trx, priced, options, outcomes);
-      await this.log(trx, inputs, normalized, outcomes, options, batchReceivedAt);
+      await this.upsertAndLog(trx, { priced, known, inputs, normalized, options, receivedAt, outcomes });
       return outcomes;
     };
 
@@ -142,10 +136,13 @@ export class Registrar {
       // Remember new types only once committed; inside a caller's transaction they may still roll back.
       createdTypes.forEach((type) => this.knownTypes.add(type));
     }
-    return resolved.map((outcome) => ({ ...outcome }));
+    return resolved;
   }
 
-  /** Inserts conversion types not seen before (with default flags) so the foreign key holds. */
+  /**
+   * Inserts conversion types not seen before (with default flags). Types are never deleted, so
+   * once a name is known to exist it needs no further check.
+   */
   private async ensureTypes(trx: Knex.Transaction, types: readonly string[]): Promise<string[]> {
     if (this.knownTypes.size === 0) {
       const rows: { name: string }[] = await trx('conversion_types').select('name');
@@ -153,7 +150,7 @@ export class Registrar {
     }
     const missing = [...new Set(types)].filter((type) => !this.knownTypes.has(type));
     if (missing.length > 0) {
-      await trx.raw('INSERT INTO conversion_types (name) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING', [missing]);
+      await queryRows(trx, 'INSERT INTO conversion_types (name) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING', [missing]);
     }
     return missing;
   }
@@ -164,7 +161,7 @@ export class Registrar {
     if (distinct.length === 0) return new Map();
     const rows = await queryRows<MatchedClick>(
       trx,
-      `SELECT cl.click_id, cl.visited_at, cl.campaign_id, o.id AS offer_id, o.payout_mode, o.payout AS offer_payout,
+      `SELECT cl.click_id, cl.visited_at::text AS visited_at, cl.campaign_id, o.id AS offer_id, o.payout_mode, o.payout AS offer_payout,
               o.currency AS offer_currency, n.id AS network_id, n.currency AS network_currency, n.duplicate_policy
          FROM clicks cl
          JOIN offers o ON o.id = coalesce(?::uuid, cl.offer_id)
@@ -183,96 +180,188 @@ export class Registrar {
     const reportedCurrency = conversion.payoutCurrency ?? fallbackCurrency;
     const policy: DuplicatePolicy = click.duplicate_policy ?? 'ignore';
     const dedupKey = conversion.txid !== null ? `tx:${conversion.txid}` : policy === 'accept' ? acceptKey(conversion, options) : '';
+    const reported = { reportedPayout: conversion.payout, reportedCurrency: conversion.payout === null ? null : reportedCurrency };
     if (click.payout_mode === 'manual' && click.offer_payout !== null) {
-      return {
-        index, conversion, click, dedupKey, policy, receivedAt,
-        payout: click.offer_payout,
-        currency: fallbackCurrency,
-        reportedPayout: conversion.payout,
-        reportedCurrency: conversion.payout === null ? null : reportedCurrency,
-      };
+      return { index, conversion, click, dedupKey, policy, receivedAt, payout: click.offer_payout, currency: fallbackCurrency, ...reported };
     }
-    return {
-      index, conversion, click, dedupKey, policy, receivedAt,
-      payout: conversion.payout,
-      currency: reportedCurrency,
-      reportedPayout: conversion.payout,
-      reportedCurrency: conversion.payout === null ? null : reportedCurrency,
-    };
+    return { index, conversion, click, dedupKey, policy, receivedAt, payout: conversion.payout, currency: reportedCurrency, ...reported };
   }
 
   /**
-   * Step 5. Conversions of the same click and type go into separate rounds, in input order, so
-   * that each statement sees the effect of the previous one; exact repeats inside a batch are
-   * answered as duplicates without a round of their own.
+   * Steps 5 and 6. Conversions of the same click and type go into separate rounds, in input
+   * order, so that each statement sees the effect of the previous one (usually there is one
+   * round). Exact repeats inside a batch are answered as duplicates without a round of their own.
+   * Each round is one statement that upserts its conversions and logs every attempt it settles;
+   * the first round also logs the batch's rejections.
    */
-  private async upsert(trx: Knex.Transaction, priced: readonly Priced[], options: RegisterOptions, outcomes: Resolved[]): Promise<void> {
+  private async upsertAndLog(
+    trx: Knex.Transaction,
+    batch: {
+      priced: readonly Priced[];
+      known: KnownLogRow[];
+      inputs: readonly RegistrationInput[];
+      normalized: readonly NormalizeResult[];
+      options: RegisterOptions;
+      receivedAt: (index: number) => Date;
+      outcomes: Resolved[];
+    },
+  ): Promise<void> {
     const rounds: Priced[][] = [];
-    const roundOfKey = new Map<string, number>();
+    const roundOfSlot = new Map<string, number>();
     const firstOfRepeat = new Map<string, number>();
     const repeats: { item: Priced; original: number }[] = [];
-    for (const item of priced) {
-      // Random accept-policy keys never repeat, so such conversions are never collapsed.
-      const repeatKey = JSON.stringify([item.click.click_id, item.conversion.type, item.dedupKey, item.conversion.status, item.payout, item.currency, item.reportedPayout]);
+    for (const item of batch.priced) {
+      // Random accept-policy keys never repeat, so those conversions are never collapsed.
+      const repeatKey = `${item.click.click_id}\u0000${item.conversion.type}\u0000${item.dedupKey}\u0000${item.conversion.status}\u0000${item.payout}\u0000${item.currency}\u0000${item.reportedPayout}`;
       const original = firstOfRepeat.get(repeatKey);
       if (original !== undefined) {
         repeats.push({ item, original });
         continue;
       }
       firstOfRepeat.set(repeatKey, item.index);
-      const slotKey = `${item.click.click_id}\u0000${item.conversion.type}`;
-      const round = (roundOfKey.get(slotKey) ?? -1) + 1;
-      roundOfKey.set(slotKey, round);
+      const slot = `${item.click.click_id}\u0000${item.conversion.type}`;
+      const round = (roundOfSlot.get(slot) ?? -1) + 1;
+      roundOfSlot.set(slot, round);
       (rounds[round] ??= []).push(item);
     }
 
-    let pending = rounds;
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      if (attempt >= MAX_ROUNDS_PER_ITEM * Math.max(1, rounds.length)) {
-        throw new Error('registration could not settle concurrent conflicts; the batch was rolled back and can be retried');
+    let pending: Priced[][] = rounds.length > 0 ? rounds : [[]];
+    let knownToLog = batch.known;
+    let retries = 0;
+    while (pending.length > 0) {
+      const [round = [], ...rest] = pending;
+      const conflicted = await this.runRound(trx, round, knownToLog, batch);
+      knownToLog = [];
+      // An insert that conflicted lost a race to another transaction that wrote the same identity
+      // after our snapshot; the next round reads that row and answers duplicate or updated.
+      if (conflicted.length > 0) {
+        retries += 1;
+        if (retries > MAX_CONFLICT_RETRIES) throw new Error('registration kept conflicting with concurrent writes; the batch was rolled back and is safe to retry');
       }
-      const [round, ...rest] = pending;
-      pending = rest;
-      if (!round || round.length === 0) continue;
-      const conflicted = await this.upsertRound(trx, round, options.source, options, outcomes);
-      // A conflict means another transaction inserted the same identity between our read and
-      // write; the next round reads it and answers duplicate or updated.
-      if (conflicted.length > 0) pending = [conflicted, ...pending];
+      pending = conflicted.length > 0 ? [conflicted, ...rest] : rest;
     }
 
-    for (const { item, original } of repeats) {
-      const first = outcomes[original];
-      outcomes[item.index] = {
-        status: 'duplicate',
-        reason: 'unchanged',
-        message: 'same conversion as an earlier one in this batch',
-        conversionId: first?.conversionId ?? null,
-        clickId: item.click.click_id,
-        warnings: item.conversion.warnings,
-      };
+    if (repeats.length > 0) {
+      const repeatRows = repeats.map(({ item, original }) => {
+        const first = batch.outcomes[original];
+        const duplicateOfPolicy = item.conversion.txid === null && item.policy === 'ignore';
+        const outcome: Resolved = {
+          status: 'duplicate',
+          reason: duplicateOfPolicy ? 'duplicate_policy' : 'unchanged',
+          message: 'same conversion as an earlier one in this batch',
+          conversionId: first?.conversionId ?? null,
+          clickId: item.click.click_id,
+          warnings: item.conversion.warnings,
+        };
+        batch.outcomes[item.index] = outcome;
+        return { index: item.index, outcome };
+      });
+      await this.runRound(trx, [], repeatRows, batch);
     }
   }
 
-  /** One statement: find each input's existing conversion, decide, update, insert. */
-  private async upsertRound(trx: Knex.Transaction, round: readonly Priced[], source: Source, options: RegisterOptions, outcomes: Resolved[]): Promise<Priced[]> {
-    const ords = round.map((_, position) => position);
-    const column = <T>(pick: (item: Priced) => T): T[] => round.map(pick);
-    const rows = await queryRows<{ ord: number; action: UpsertAction; conversion_id: string | null }>(
+  /**
+   * One statement: unpack the round (one JSON document; node-pg's escaping of array literals
+   * cost more than the statement itself), find each input's existing conversion with one index
+   * probe, decide, update, insert, and append every settled attempt to the registration log.
+   * Money travels as JSON strings cast to NUMERIC. Returns the inserts that conflicted.
+   */
+  private async runRound(
+    trx: Knex.Transaction,
+    round: readonly Priced[],
+    known: readonly KnownLogRow[],
+    batch: { inputs: readonly RegistrationInput[]; normalized: readonly NormalizeResult[]; options: RegisterOptions; receivedAt: (index: number) => Date; outcomes: Resolved[] },
+  ): Promise<Priced[]> {
+    const { inputs, normalized, options } = batch;
+    const logUnchanged = options.logUnchanged ?? true;
+    // Per-row data goes out as compact JSON: short keys, absent instead of null, and what many
+    // rows share (offer/network pricing, the batch receipt time, rates) sent once. The payload's
+    // parse is a large part of the statement's cost.
+    const defaultReceivedAt = round[0]?.receivedAt.toISOString() ?? new Date().toISOString();
+    const metaIndex = new Map<string, number>();
+    const meta: { n: number; campaign_id: string; offer_id: string; network_id: string | null; policy: DuplicatePolicy }[] = [];
+    const fxPairs = new Map<string, { currency: string; day: string }>();
+    const rows = round.map((item, ord) => {
+      const input = inputs[item.index];
+      const { conversion, click } = item;
+      const metaKey = `${click.campaign_id}/${click.offer_id}/${click.network_id ?? ''}/${item.policy}`;
+      let m = metaIndex.get(metaKey);
+      if (m === undefined) {
+        m = meta.length;
+        meta.push({ n: m, campaign_id: click.campaign_id, offer_id: click.offer_id, network_id: click.network_id, policy: item.policy });
+        metaIndex.set(metaKey, m);
+      }
+      const occurredAt = conversion.occurredAt.toISOString();
+      const receivedAt = item.receivedAt.toISOString();
+      fxPairs.set(`${item.currency}/${occurredAt.slice(0, 10)}`, { currency: item.currency, day: occurredAt.slice(0, 10) });
+      const reportedSame = item.reportedPayout === item.payout && (item.reportedPayout === null || item.reportedCurrency === item.currency);
+      return {
+        o: ord,
+        c: click.click_id,
+        t: conversion.type,
+        x: conversion.txid ?? undefined,
+        k: item.dedupKey === '' || item.dedupKey === `tx:${conversion.txid ?? ''}` ? undefined : item.dedupKey,
+        s: conversion.status ?? undefined,
+        p: item.payout ?? undefined,
+        cu: item.currency,
+        rs: reportedSame ? undefined : true,
+        rp: reportedSame ? undefined : (item.reportedPayout ?? undefined),
+        rc: reportedSame ? undefined : (item.reportedCurrency ?? undefined),
+        at: occurredAt === receivedAt ? undefined : occurredAt,
+        v: click.visited_at,
+        ra: receivedAt === defaultReceivedAt ? undefined : receivedAt,
+        m,
+        pa: Object.keys(conversion.params).length > 0 ? conversion.params : undefined,
+        l: input?.line,
+        rm: input?.rematchOf,
+        w: conversion.warnings.length > 0 ? conversion.warnings : undefined,
+        rq: input?.request ?? input?.fields,
+      };
+    });
+    const conversionsPayload = JSON.stringify(rows);
+    const knownPayload = JSON.stringify(
+      known
+        .filter(({ outcome }) => logUnchanged || !(outcome.status === 'duplicate' && outcome.reason === 'unchanged'))
+        .map(({ index, outcome }) => {
+          const input = inputs[index];
+          const result = normalized[index];
+          return {
+            received_at: batch.receivedAt(index).toISOString(),
+            outcome: outcome.status,
+            reason: outcome.reason,
+            message: outcome.message,
+            click_id: outcome.clickId,
+            txid: result?.ok ? result.value.txid : null,
+            type: result?.ok ? result.value.type : null,
+            conversion_id: outcome.conversionId,
+            line: input?.line ?? null,
+            rematch_of: input?.rematchOf ?? null,
+            warnings: outcome.warnings.length > 0 ? outcome.warnings : null,
+            fields: outcome.status === 'rejected' ? (input?.fields ?? null) : null,
+            request: input?.request ?? input?.fields ?? null,
+          };
+        }),
+    );
+
+    const settled = await queryRows<{ ord: number; action: UpsertAction; conversion_id: string | null }>(
       trx,
-      `WITH input AS (
-         SELECT * FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::numeric[], ?::text[],
-                              ?::numeric[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::uuid[], ?::uuid[], ?::uuid[], ?::jsonb[])
-           AS i(ord, click_id, type, txid, dedup_key, policy, status, payout, currency,
-                reported_payout, reported_currency, occurred_at, visit_at, received_at, campaign_id, offer_id, network_id, params)
+      `WITH meta AS (
+         SELECT * FROM jsonb_to_recordset(:meta::jsonb) AS m(n int, campaign_id uuid, offer_id uuid, network_id uuid, policy text)
        ),
-       target AS (
-         SELECT DISTINCT ON (i.ord) i.ord, c.id, c.dedup_key, c.status, c.payout, c.currency, c.reported_payout, c.reported_currency
-           FROM input i
-           JOIN conversions c ON c.click_id = i.click_id AND c.type = i.type
-          WHERE CASE WHEN i.txid IS NOT NULL THEN c.dedup_key = i.dedup_key OR (c.dedup_key = '' AND c.source <> ?)
-                     WHEN i.policy = 'accept' THEN c.dedup_key = i.dedup_key
-                     ELSE true END
-          ORDER BY i.ord, (c.dedup_key = i.dedup_key) DESC, c.id DESC
+       input AS (
+         SELECT r.o AS ord, r.c AS click_id, r.t AS type, r.x AS txid,
+                coalesce(r.k, CASE WHEN r.x IS NOT NULL THEN 'tx:' || r.x ELSE '' END) AS dedup_key,
+                m.policy, r.s AS status, r.p AS payout, r.cu AS currency,
+                CASE WHEN r.rs THEN r.rp ELSE r.p END AS reported_payout,
+                CASE WHEN r.rs THEN r.rc WHEN r.p IS NULL THEN NULL ELSE r.cu END AS reported_currency,
+                coalesce(r.ra, :receivedAt::timestamptz) AS received_at,
+                coalesce(r.at, r.ra, :receivedAt::timestamptz) AS occurred_at,
+                r.v AS visit_at, m.campaign_id, m.offer_id, m.network_id, r.pa AS params,
+                r.l AS line, r.rm AS rematch_of, r.w AS warnings, r.rq AS request
+           FROM jsonb_to_recordset(:conversions::jsonb)
+             AS r(o int, c text, t text, x text, k text, s text, p numeric, cu text, rs boolean, rp numeric, rc text, at timestamptz,
+                  v timestamptz, ra timestamptz, m int, pa jsonb, l int, rm bigint, w jsonb, rq jsonb)
+           JOIN meta m ON m.n = r.m
        ),
        plan AS (
          SELECT i.*, t.id AS target_id,
@@ -293,11 +382,23 @@ export class Registrar {
                     THEN 'update'
                   ELSE 'duplicate'
                 END AS action
-           FROM input i LEFT JOIN target t ON t.ord = i.ord
+           FROM input i
+           -- The existing conversion this input refers to, if any: one index probe on
+           -- (click_id, type, dedup_key) per input, never a scan of the table.
+           LEFT JOIN LATERAL (
+                SELECT c.id, c.dedup_key, c.status, c.payout, c.currency, c.reported_payout, c.reported_currency
+                  FROM conversions c
+                 WHERE c.click_id = i.click_id AND c.type = i.type
+                   AND CASE WHEN i.txid IS NOT NULL THEN c.dedup_key = i.dedup_key OR (c.dedup_key = '' AND c.source <> :source)
+                            WHEN i.policy = 'accept' THEN c.dedup_key = i.dedup_key
+                            ELSE true END
+                 ORDER BY (c.dedup_key = i.dedup_key) DESC, c.id DESC
+                 LIMIT 1) t ON true
        ),
-       rates AS (
-         SELECT k.currency, k.day, tally_fx_rate(k.currency, ?, k.day) AS rate
-           FROM (SELECT DISTINCT new_currency AS currency, (occurred_at AT TIME ZONE 'UTC')::date AS day FROM plan WHERE action = 'insert') k
+       rates AS MATERIALIZED (
+         -- Materialized: inlined, the rate function would run once per row instead of once per pair.
+         SELECT k.currency, k.day, tally_fx_rate(k.currency, :display, k.day) AS rate
+           FROM jsonb_to_recordset(:fx::jsonb) AS k(currency text, day date)
        ),
        changed AS (
          UPDATE conversions c
@@ -310,8 +411,8 @@ export class Registrar {
                 display_payout = round(p.new_payout * tally_fx_rate(p.new_currency, c.display_currency, (c.occurred_at AT TIME ZONE 'UTC')::date), 6),
                 txid = CASE WHEN p.action = 'adopt' THEN p.txid ELSE c.txid END,
                 dedup_key = CASE WHEN p.action = 'adopt' THEN p.dedup_key ELSE c.dedup_key END,
-                connection_id = coalesce(c.connection_id, ?::uuid),
-                params = c.params || p.params,
+                connection_id = coalesce(c.connection_id, :connection::uuid),
+                params = c.params || coalesce(p.params, '{}'::jsonb),
                 updated_at = now(),
                 revision = c.revision + 1
            FROM plan p
@@ -323,108 +424,68 @@ export class Registrar {
                                   display_payout, display_currency, fx_rate, occurred_at, visit_at, received_at, source,
                                   connection_id, upload_id, campaign_id, offer_id, network_id, params)
          SELECT p.click_id, p.type, p.txid, p.dedup_key, p.new_status, p.new_payout, p.new_currency, p.new_reported_payout, p.new_reported_currency,
-                round(p.new_payout * r.rate, 6), ?, r.rate, p.occurred_at, p.visit_at, p.received_at, ?,
-                ?::uuid, ?::uuid, p.campaign_id, p.offer_id, p.network_id, p.params
-           FROM plan p
-           LEFT JOIN rates r ON r.currency = p.new_currency AND r.day = (p.occurred_at AT TIME ZONE 'UTC')::date
-          WHERE p.action = 'insert'
+                round(p.new_payout * fx.rate, 6), :display, fx.rate, p.occurred_at, p.visit_at, p.received_at, :source,
+                :connection::uuid, :upload::uuid, p.campaign_id, p.offer_id, p.network_id, coalesce(p.params, '{}'::jsonb)
+           -- A scalar lookup in the one- or two-row rates table; as a join, the planner (which
+           -- cannot estimate jsonb_to_recordset) hashed the 10,000-row side. OFFSET 0 keeps the
+           -- lookup from being inlined twice.
+           FROM (SELECT p.*, (SELECT r.rate FROM rates r WHERE r.currency = p.new_currency AND r.day = (p.occurred_at AT TIME ZONE 'UTC')::date) AS rate
+                   FROM plan p WHERE p.action = 'insert' OFFSET 0) p
+           CROSS JOIN LATERAL (SELECT p.rate) fx
          ON CONFLICT (click_id, type, dedup_key) DO NOTHING
          RETURNING id, click_id, type, dedup_key
+       ),
+       settled AS (
+         SELECT p.ord, p.action, p.received_at, p.click_id, p.txid, p.type, p.line, p.rematch_of, p.warnings, p.request,
+                coalesce(ins.id, p.target_id) AS conversion_id,
+                CASE p.action
+                  WHEN 'insert' THEN NULL
+                  WHEN 'update' THEN 'changed'
+                  WHEN 'adopt' THEN 'adopted'
+                  ELSE CASE WHEN p.txid IS NULL AND p.policy = 'ignore' THEN 'duplicate_policy' ELSE 'unchanged' END
+                END AS reason
+           FROM plan p
+           LEFT JOIN inserted ins ON p.action = 'insert' AND ins.click_id = p.click_id AND ins.type = p.type AND ins.dedup_key = p.dedup_key
+       ),
+       logged AS (
+         INSERT INTO registration_log (received_at, source, outcome, reason, message, click_id, txid, type, conversion_id,
+                                       connection_id, upload_id, upload_line, rematch_of, warnings, fields, request)
+         SELECT s.received_at, :source,
+                CASE s.action WHEN 'insert' THEN 'accepted' WHEN 'duplicate' THEN 'duplicate' ELSE 'updated' END,
+                s.reason, NULL, s.click_id, s.txid, s.type, s.conversion_id, :connection::uuid, :upload::uuid, s.line, s.rematch_of,
+                s.warnings, NULL, coalesce(s.request, 'null'::jsonb)
+           FROM settled s
+          WHERE s.conversion_id IS NOT NULL AND (:logUnchanged OR s.reason IS DISTINCT FROM 'unchanged')
+         UNION ALL
+         SELECT k.received_at, :source, k.outcome, k.reason, k.message, k.click_id, k.txid, k.type, k.conversion_id,
+                :connection::uuid, :upload::uuid, k.line, k.rematch_of, k.warnings, k.fields, coalesce(k.request, 'null'::jsonb)
+           FROM jsonb_to_recordset(:known::jsonb)
+             AS k(received_at timestamptz, outcome text, reason text, message text, click_id text, txid text, type text,
+                  conversion_id bigint, line int, rematch_of bigint, warnings jsonb, fields jsonb, request jsonb)
        )
-       SELECT p.ord, p.action, coalesce(ins.id, p.target_id)::text AS conversion_id
-         FROM plan p
-         LEFT JOIN inserted ins ON p.action = 'insert' AND ins.click_id = p.click_id AND ins.type = p.type AND ins.dedup_key = p.dedup_key`,
-      [
-        ords,
-        column((item) => item.click.click_id),
-        column((item) => item.conversion.type),
-        column((item) => item.conversion.txid),
-        column((item) => item.dedupKey),
-        column((item) => item.policy),
-        column((item) => item.conversion.status),
-        column((item) => item.payout),
-        column((item) => item.currency),
-        column((item) => item.reportedPayout),
-        column((item) => item.reportedCurrency),
-        column((item) => item.conversion.occurredAt),
-        column((item) => item.click.visited_at),
-        column((item) => item.receivedAt),
-        column((item) => item.click.campaign_id),
-        column((item) => item.click.offer_id),
-        column((item) => item.click.network_id),
-        column((item) => JSON.stringify(item.conversion.params)),
-        source,
-        this.settings.displayCurrency,
-        options.connectionId ?? null,
-        this.settings.displayCurrency,
-        source,
-        options.connectionId ?? null,
-        options.uploadId ?? null,
-      ],
+       SELECT ord, action, conversion_id::text AS conversion_id FROM settled`,
+      {
+        conversions: conversionsPayload,
+        known: knownPayload,
+        fx: JSON.stringify([...fxPairs.values()]),
+        meta: JSON.stringify(meta),
+        receivedAt: defaultReceivedAt,
+        source: options.source,
+        display: this.settings.displayCurrency,
+        connection: options.connectionId ?? null,
+        upload: options.uploadId ?? null,
+        logUnchanged,
+      },
     );
 
     const conflicted: Priced[] = [];
-    for (const row of rows) {
+    for (const row of settled) {
       const item = round[row.ord];
       if (!item) continue;
-      if (row.conversion_id === null) {
-        conflicted.push(item);
-        continue;
-      }
-      outcomes[item.index] = describe(row.action, item, row.conversion_id);
+      if (row.conversion_id === null) conflicted.push(item);
+      else batch.outcomes[item.index] = describe(row.action, item, row.conversion_id);
     }
     return conflicted;
-  }
-
-  /** Step 6: every attempt, whatever its outcome, with its raw input, in the same transaction. */
-  private async log(
-    trx: Knex.Transaction,
-    inputs: readonly RegistrationInput[],
-    normalized: readonly ReturnType<typeof normalizeConversion>[],
-    outcomes: readonly Resolved[],
-    options: RegisterOptions,
-    batchReceivedAt: Date,
-  ): Promise<void> {
-    const logUnchanged = options.logUnchanged ?? true;
-    const rows = inputs
-      .map((input, index) => ({ input, index, outcome: outcomes[index] as Resolved }))
-      .filter(({ outcome }) => logUnchanged || !(outcome.status === 'duplicate' && outcome.reason === 'unchanged'));
-    if (rows.length === 0) return;
-    const pick = <T>(fn: (row: (typeof rows)[number]) => T): T[] => rows.map(fn);
-    await queryRows(
-      trx,
-      `INSERT INTO registration_log (received_at, source, outcome, reason, message, click_id, txid, type, conversion_id,
-                                     connection_id, upload_id, upload_line, rematch_of, warnings, fields, request)
-       SELECT received_at, ?, outcome, reason, message, click_id, txid, type, conversion_id, ?::uuid, ?::uuid, upload_line,
-              rematch_of, warnings, fields, request
-         FROM unnest(?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[],
-                     ?::int[], ?::bigint[], ?::jsonb[], ?::jsonb[], ?::jsonb[])
-           AS l(received_at, outcome, reason, message, click_id, txid, type, conversion_id, upload_line, rematch_of, warnings, fields, request)`,
-      [
-        options.source,
-        options.connectionId ?? null,
-        options.uploadId ?? null,
-        pick(({ input }) => input.receivedAt ?? batchReceivedAt),
-        pick(({ outcome }) => outcome.status),
-        pick(({ outcome }) => outcome.reason),
-        pick(({ outcome }) => outcome.message),
-        pick(({ outcome }) => outcome.clickId),
-        pick(({ index }) => {
-          const result = normalized[index];
-          return result?.ok ? result.value.txid : null;
-        }),
-        pick(({ index }) => {
-          const result = normalized[index];
-          return result?.ok ? result.value.type : null;
-        }),
-        pick(({ outcome }) => outcome.conversionId),
-        pick(({ input }) => input.line ?? null),
-        pick(({ input }) => input.rematchOf ?? null),
-        pick(({ outcome }) => (outcome.warnings.length > 0 ? JSON.stringify(outcome.warnings) : null)),
-        pick(({ outcome, input }) => (outcome.status === 'rejected' ? JSON.stringify(input.fields) : null)),
-        pick(({ input }) => JSON.stringify(input.request ?? input.fields)),
-      ],
-    );
   }
 }
 
@@ -440,22 +501,26 @@ function rejected(rejection: Rejection, warnings: readonly string[]): Resolved {
 }
 
 function describe(action: UpsertAction, item: Priced, conversionId: string): Resolved {
-  const base = { conversionId, clickId: item.click.click_id, warnings: item.conversion.warnings };
+  const clickId = item.click.click_id;
+  const warnings = item.conversion.warnings;
   switch (action) {
     case 'insert':
-      return { ...base, status: 'accepted', reason: null, message: null };
+      return { status: 'accepted', reason: null, message: null, conversionId, clickId, warnings };
     case 'update':
-      return { ...base, status: 'updated', reason: 'changed', message: 'status or payout changed; the existing conversion was updated' };
+      return { status: 'updated', reason: 'changed', message: outcomeMessages.changed, conversionId, clickId, warnings };
     case 'adopt':
-      return {
-        ...base,
-        status: 'updated',
-        reason: 'adopted',
-        message: `the conversion registered earlier without a txid from another route now carries txid "${item.conversion.txid ?? ''}"`,
-      };
+      return { status: 'updated', reason: 'adopted', message: outcomeMessages.adopted, conversionId, clickId, warnings };
     case 'duplicate':
       return item.conversion.txid === null && item.policy === 'ignore'
-        ? { ...base, status: 'duplicate', reason: 'duplicate_policy', message: 'this click already has a conversion of this type and the network\'s duplicate policy is "ignore"; send a txid to count separate conversions' }
-        : { ...base, status: 'duplicate', reason: 'unchanged', message: 'already registered with the same status and payout' };
+        ? { status: 'duplicate', reason: 'duplicate_policy', message: outcomeMessages.duplicate_policy, conversionId, clickId, warnings }
+        : { status: 'duplicate', reason: 'unchanged', message: outcomeMessages.unchanged, conversionId, clickId, warnings };
   }
 }
+
+/** What the non-rejection reasons mean; the log stores only the reason for these. */
+export const outcomeMessages = {
+  changed: 'status or payout changed; the existing conversion was updated',
+  adopted: 'the conversion registered earlier without a txid from another route now carries this txid',
+  duplicate_policy: 'this click already has a conversion of this type and the network\'s duplicate policy is "ignore"; send a txid to count separate conversions',
+  unchanged: 'already registered with the same status and payout',
+} as const;

@@ -1,0 +1,44 @@
+import pg from 'pg';
+import { createDb, type Db } from '../src/db/database';
+import { migrateLatest } from '../src/db/migrate';
+
+/** Base URL of the Postgres server benchmarks use (BENCH_DATABASE_URL overrides). */
+export function benchServerUrl(): URL {
+  return new URL(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+}
+
+/** Drops and recreates a database for one benchmark, migrated. */
+export async function freshBenchDatabase(name: string): Promise<{ db: Db; url: string }> {
+  const admin = new pg.Client({ connectionString: benchServerUrl().toString() });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  await admin.end();
+  const url = benchServerUrl();
+  url.pathname = `/${name}`;
+  const db = createDb(url.toString(), { poolMax: 4, applicationName: 'tally-bench' });
+  await migrateLatest(db);
+  return { db, url: url.toString() };
+}
+
+export async function dropBenchDatabase(name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: benchServerUrl().toString() });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  await admin.end();
+}
+
+/** Numbers with thousands separators. */
+export const fmt = (value: number): string => Math.round(value).toLocaleString('en-US');
+
+/** A small fixed-width table for the console. */
+export function table(rows: (string | number)[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
+  return rows.map((row) => row.map((cell, column) => String(cell).padEnd(widths[column]!)).join('  ')).join('\n');
+}
+
+/** Machine facts printed above every result, so figures can be compared honestly. */
+export function machineLine(): string {
+  const os = require('node:os') as typeof import('node:os');
+  return `node ${process.version}, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
+}
