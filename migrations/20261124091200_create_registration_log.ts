@@ -26,7 +26,7 @@ export async function up(knex: Knex): Promise<void> {
     -- by click id cost about 15% of a 10,000-conversion batch.
     CREATE INDEX registration_log_conversion_id_idx ON registration_log (conversion_id) WHERE conversion_id IS NOT NULL;
     CREATE INDEX registration_log_unsettled_click_idx ON registration_log (click_id) WHERE conversion_id IS NULL;
-    CREATE INDEX registration_log_rematch_of_idx ON registration_log (rematch_of) WHERE rematch_of IS NOT NULL;
+    CREATE UNIQUE INDEX registration_log_rematch_of_key ON registration_log (rematch_of) WHERE rematch_of IS NOT NULL;
     COMMENT ON TABLE registration_log IS 'Append-only ledger of every registration attempt from every route: the postback log operators read to troubleshoot. Never updated.';
     COMMENT ON COLUMN registration_log.reason IS 'Machine-readable reason: for rejections why (unknown_click_id, unreplaced_macro, invalid_payout, ...); for updates what happened (changed, adopted).';
     COMMENT ON COLUMN registration_log.message IS 'Human-readable explanation with a hint how to fix it.';

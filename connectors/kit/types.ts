@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Logger } from '../../src/log/logger';
-import type { HttpClient } from './http-client';
+import type { HttpClient, HttpClientOptions } from './http-client';
 
 /** A conversion as a connector reports it, before the registration pipeline sees it. */
 export interface NormalizedConversion {
@@ -40,6 +40,9 @@ export interface RateLimit {
   readonly intervalMs: number;
 }
 
+/** How to talk to the API for one connection: derived from its (validated) config. */
+export type ConnectorHttpSettings = Pick<HttpClientOptions, 'baseUrl' | 'headers' | 'auth' | 'detectBodyError' | 'defaultRateLimitWaitMs'>;
+
 /** One network API. Pure description plus `pull`; see {@link defineConnector}. */
 export interface Connector<Config = Record<string, unknown>> {
   readonly id: string;
@@ -55,6 +58,8 @@ export interface Connector<Config = Record<string, unknown>> {
   readonly maxWindowDays: number;
   /** Days re-pulled behind the checkpoint to catch late status and payout changes. */
   readonly defaultLookbackDays: number;
+  /** Base URL (config `base_url` or the default host), auth headers and body-error detection. */
+  http(config: Config): ConnectorHttpSettings;
   /** Yields pages of normalized conversions for the window. */
   pull(context: ConnectorContext<Config>, window: PullWindow): AsyncIterable<NormalizedConversion[]>;
   /** Makes the cheapest authenticated call to prove the credentials work. */

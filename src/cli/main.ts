@@ -5,6 +5,9 @@ import { openServices } from '../runtime/services';
 import { explainConnectionError } from '../util/connection-errors';
 import { runUpload } from './upload-command';
 import { runExample } from './example-command';
+import { createLogger } from '../log/logger';
+import { startHttp } from '../runtime/http-runtime';
+import { onShutdown } from './shutdown';
 
 const out = (text: string): void => {
   process.stdout.write(text);
@@ -59,6 +62,19 @@ export function buildProgram(): Command {
       } finally {
         await services.close();
       }
+    });
+
+  program
+    .command('serve')
+    .description('run the HTTP server: tracking endpoints, admin API, docs (no workers)')
+    .action(async () => {
+      const config = loadConfig();
+      await migrate(config.databaseUrl);
+      const logger = createLogger(config.logLevel);
+      const runtime = await startHttp(config, logger);
+      out(`tally serve listening on ${runtime.address} (admin API /api/v1, docs /docs)\n`);
+      if (config.adminTokenGenerated) out(`admin token (generated, kept in ${config.stateDir}/admin-token): ${config.adminToken}\n`);
+      await onShutdown(logger, () => runtime.stop());
     });
 
   program

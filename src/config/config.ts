@@ -21,6 +21,10 @@ export interface TallyConfig {
   /** The account's default payout currency: last step of the currency precedence. */
   readonly defaultCurrency: string;
   readonly postbackToken: string | undefined;
+  /** Base URL for links handed out (campaign click URLs); derived from each request when unset. */
+  readonly publicUrl: string | undefined;
+  /** Trust X-Forwarded-For/-Proto from a proxy in front (true, false, or a comma list of proxy addresses). */
+  readonly trustProxy: boolean | string;
   readonly stateDir: string;
   readonly logLevel: string;
 }
@@ -66,6 +70,8 @@ const envSchema = z.object({
   DISPLAY_CURRENCY: currency('DISPLAY_CURRENCY').default('USD'),
   DEFAULT_CURRENCY: currency('DEFAULT_CURRENCY').optional(),
   POSTBACK_TOKEN: z.string().min(1, { message: 'POSTBACK_TOKEN must not be empty when set' }).optional(),
+  PUBLIC_URL: url('PUBLIC_URL', ['http:', 'https:']).optional(),
+  TRUST_PROXY: z.string().optional(),
   TALLY_STATE_DIR: z.string().default('.tally'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -119,6 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TallyConfig {
     displayCurrency: values.DISPLAY_CURRENCY,
     defaultCurrency: values.DEFAULT_CURRENCY ?? values.DISPLAY_CURRENCY,
     postbackToken: values.POSTBACK_TOKEN,
+    publicUrl: values.PUBLIC_URL,
+    trustProxy: values.TRUST_PROXY === undefined || values.TRUST_PROXY === 'false' ? false : values.TRUST_PROXY === 'true' ? true : values.TRUST_PROXY,
     stateDir: values.TALLY_STATE_DIR,
     logLevel: values.LOG_LEVEL,
   };

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import type { Knex } from 'knex';
 import type { Db } from '../db/database';
 import { queryRows } from '../db/query';
@@ -12,6 +13,8 @@ export interface RegistrarSettings {
   readonly displayCurrency: string;
   /** The account default: last step of the currency precedence. */
   readonly defaultCurrency: string;
+  /** Told about every settled batch (metrics). */
+  readonly onOutcomes?: (source: string, outcomes: readonly RegistrationOutcome[]) => void;
 }
 
 /** A click as the pipeline needs it: where it went and how that offer is priced. */
@@ -27,6 +30,7 @@ interface MatchedClick {
   network_id: string | null;
   network_currency: string | null;
   duplicate_policy: DuplicatePolicy | null;
+  postback_ips: string[] | null;
 }
 
 /** A matched, priced conversion waiting for the upsert. */
@@ -105,7 +109,10 @@ export class Registrar {
       const priced: Priced[] = [];
       for (const { index, conversion } of valid) {
         const click = clicks.get(conversion.clickId);
-        if (click) {
+        if (click && options.source === 'postback' && !ipAllowed(click, inputs[index]?.clientIp)) {
+          const rejection = { reason: 'ip_not_allowed', message: rejectionMessages.ipNotAllowed(inputs[index]?.clientIp), clickId: conversion.clickId };
+          known.push({ index, outcome: (outcomes[index] = rejected(rejection, conversion.warnings)) });
+        } else if (click) {
           priced.push(this.price(index, conversion, click, receivedAt(index), options));
         } else {
           const rejection = { reason: 'unknown_click_id', message: rejectionMessages.unknownClickId(conversion.clickId), clickId: conversion.clickId };
@@ -136,7 +143,31 @@ export class Registrar {
       // Remember new types only once committed; inside a caller's transaction they may still roll back.
       createdTypes.forEach((type) => this.knownTypes.add(type));
     }
+    this.settings.onOutcomes?.(options.source, resolved);
     return resolved;
+  }
+
+  /**
+   * Logs attempts rejected before they reached the pipeline (e.g. a wrong postback token), so
+   * that the registration log still holds every attempt with its reason and raw input.
+   */
+  async recordRejections(rejections: readonly { input: RegistrationInput; reason: string; message: string }[], options: RegisterOptions): Promise<RegistrationOutcome[]> {
+    if (rejections.length === 0) return [];
+    const inputs = rejections.map(({ input }) => input);
+    const outcomes: Resolved[] = rejections.map(({ reason, message }) => ({ status: 'rejected', reason, message, conversionId: null, clickId: null, warnings: [] }));
+    const normalized: NormalizeResult[] = rejections.map(({ reason, message }) => ({ ok: false, rejection: { reason, message, clickId: null } }));
+    const batchReceivedAt = options.receivedAt ?? new Date();
+    await (options.transaction ?? this.db).transaction(async (trx) => {
+      await this.runRound(trx, [], outcomes.map((outcome, index) => ({ index, outcome })), {
+        inputs,
+        normalized,
+        options,
+        receivedAt: (index) => inputs[index]?.receivedAt ?? batchReceivedAt,
+        outcomes,
+      });
+    });
+    this.settings.onOutcomes?.(options.source, outcomes);
+    return outcomes;
   }
 
   /**
@@ -162,7 +193,8 @@ export class Registrar {
     const rows = await queryRows<MatchedClick>(
       trx,
       `SELECT cl.click_id, cl.visited_at::text AS visited_at, cl.campaign_id, o.id AS offer_id, o.payout_mode, o.payout AS offer_payout,
-              o.currency AS offer_currency, n.id AS network_id, n.currency AS network_currency, n.duplicate_policy
+              o.currency AS offer_currency, n.id AS network_id, n.currency AS network_currency, n.duplicate_policy,
+              n.postback_ips::text[] AS postback_ips
          FROM clicks cl
          JOIN offers o ON o.id = coalesce(?::uuid, cl.offer_id)
          LEFT JOIN networks n ON n.id = coalesce(?::uuid, o.network_id)
@@ -487,6 +519,29 @@ export class Registrar {
     }
     return conflicted;
   }
+}
+
+const allowLists = new Map<string, BlockList>();
+
+/** Whether a postback from `ip` may register a conversion of this click's network. */
+function ipAllowed(click: MatchedClick, ip: string | undefined): boolean {
+  if (!click.postback_ips || click.postback_ips.length === 0) return true;
+  if (!ip) return false;
+  const address = ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+  const family = isIP(address);
+  if (family === 0) return false;
+  const key = click.postback_ips.join(',');
+  let list = allowLists.get(key);
+  if (!list) {
+    list = new BlockList();
+    for (const cidr of click.postback_ips) {
+      const [network = '', prefix] = cidr.split('/');
+      const type = isIP(network) === 6 ? 'ipv6' : 'ipv4';
+      list.addSubnet(network, Number(prefix ?? (type === 'ipv6' ? 128 : 32)), type);
+    }
+    allowLists.set(key, list);
+  }
+  return list.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /** Identity of a txid-less conversion under the accept policy: new every time, or its content. */

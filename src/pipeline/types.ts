@@ -29,6 +29,8 @@ export interface RegistrationInput {
   readonly line?: number;
   /** Registration-log id of the unknown_click_id attempt this re-registers. */
   readonly rematchOf?: string;
+  /** Address the request came from; checked against the network's postback IP allow-list (S2S postbacks only). */
+  readonly clientIp?: string;
 }
 
 export interface RegisterOptions {

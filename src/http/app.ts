@@ -1,0 +1,106 @@
+import formBody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { parseJsonLossless } from '../util/lossless-json';
+import type { AppContext } from './context';
+import { requireAdmin } from './plugins/admin-auth';
+import { errorHandlerPlugin } from './plugins/error-handler';
+import { catalogRoutes } from './routes/admin-catalog';
+import { fxRoutes } from './routes/admin-fx';
+import { recordRoutes } from './routes/admin-records';
+import { reportRoutes } from './routes/admin-reports';
+import { uploadRoutes } from './routes/admin-uploads';
+import { healthRoutes } from './routes/health';
+import { clickRoutes } from './routes/tracking-click';
+import { conversionRoutes } from './routes/tracking-conversion';
+import { scriptRoutes } from './routes/tracking-script';
+
+/** Longest URL accepted; longer ones get 414 (postbacks are short; this stops abuse early). */
+export const MAX_URL_LENGTH = 8 * 1024;
+/** Body limit for tracking endpoints and the admin API (uploads have their own, larger one). */
+export const BODY_LIMIT = 64 * 1024;
+
+export interface BuildAppOptions {
+  /** Extra plugins registered inside the admin scope (Bull Board, connections). */
+  readonly adminPlugins?: ReadonlyArray<(app: FastifyInstance, ctx: AppContext) => Promise<void>>;
+  /** Trust X-Forwarded-* from a proxy in front (for client IPs and https detection). */
+  readonly trustProxy?: boolean | string;
+}
+
+/**
+ * Builds the HTTP app (tracking endpoints, admin API, docs) without listening, so that tests can
+ * drive it with `app.inject` and `serve`/`start` can listen on it.
+ */
+export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as unknown as FastifyBaseLogger,
+    // Request logging would write every postback URL, tokens included; errors are logged instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: options.trustProxy ?? false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // JSON bodies keep exact decimals: a payout of 12.345678901 must not become a binary float.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, parseJsonLossless(text));
+    } catch {
+      const error = new Error('the body is not valid JSON') as Error & { statusCode: number; code: string };
+      error.statusCode = 400;
+      error.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
+      done(error, undefined);
+    }
+  });
+  await app.register(formBody, { bodyLimit: BODY_LIMIT });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.raw.url && request.raw.url.length > MAX_URL_LENGTH) {
+      return reply.status(414).send({ error: { code: 'uri_too_long', message: `the URL is longer than ${MAX_URL_LENGTH} characters` } });
+    }
+    return undefined;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(errorHandlerPlugin);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Tally admin API', version: '1', description: 'Conversion registration: catalog, conversions, postback log, uploads, FX, reports, pull connections and backfills.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(clickRoutes, { ctx });
+  await app.register(conversionRoutes, { ctx });
+  await app.register(scriptRoutes);
+
+  await app.register(async (admin) => {
+    admin.addHook('preHandler', requireAdmin(ctx.config.adminToken));
+    await admin.register(catalogRoutes, { ctx });
+    await admin.register(recordRoutes, { ctx });
+    await admin.register(uploadRoutes, { ctx });
+    await admin.register(fxRoutes, { ctx });
+    await admin.register(reportRoutes, { ctx });
+  });
+  for (const plugin of options.adminPlugins ?? []) await plugin(app, ctx);
+
+  return app;
+}

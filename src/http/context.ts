@@ -1,0 +1,19 @@
+import type { Redis } from 'ioredis';
+import type { TallyConfig } from '../config/config';
+import type { Db } from '../db/database';
+import type { ConversionIntake } from '../intake/conversion-intake';
+import type { Logger } from '../log/logger';
+import type { Metrics } from '../observability/metrics';
+import type { Registrar } from '../pipeline/registrar';
+
+/** What the routes need; built once by the caller of buildApp. */
+export interface AppContext {
+  readonly config: TallyConfig;
+  readonly db: Db;
+  readonly registrar: Registrar;
+  readonly intake: ConversionIntake;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** For /readyz; absent means Redis is not part of this process. */
+  readonly redis?: Redis;
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { queryRows } from '../../db/query';
+import { formatMoney } from '../../money/decimal';
+import type { AppContext } from '../context';
+import { day, errorBody, isoDateTime } from '../schemas';
+
+const timeZone = z.string().refine(
+  (value) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IANA time zone such as Europe/Berlin or UTC' },
+);
+
+const GROUPS = {
+  day: { select: "to_char((basis AT TIME ZONE :tz)::date, 'YYYY-MM-DD')", key: 'day' },
+  campaign: { select: 'c.campaign_id::text', key: 'campaign_id' },
+  offer: { select: 'c.offer_id::text', key: 'offer_id' },
+  type: { select: 'c.type', key: 'type' },
+} as const;
+
+/**
+ * GET /api/v1/reports — conversions and revenue grouped by day, campaign, offer or type, by
+ * conversion or visit time, in any IANA time zone. Only statuses approved and pending count;
+ * only types flagged include_in_conversions / include_in_revenue count, refunds and chargebacks
+ * subtract. Revenue is in the current display currency (stored display amounts where they are
+ * in it, otherwise converted with the rate of the conversion's date).
+ */
+export async function reportRoutes(appInstance: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  const app = appInstance.withTypeProvider<ZodTypeProvider>();
+  app.get(
+    '/api/v1/reports',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Conversions and revenue grouped by day, campaign, offer or type',
+        querystring: z.object({
+          group_by: z.enum(['day', 'campaign', 'offer', 'type']),
+          from: z.union([day, isoDateTime]).describe('YYYY-MM-DD (start of that day in tz) or an ISO date-time'),
+          to: z.union([day, isoDateTime]).describe('YYYY-MM-DD (inclusive, to the end of that day in tz) or an ISO date-time (exclusive)'),
+          tz: timeZone.default('UTC'),
+          time_basis: z.enum(['conversion', 'visit']).default('conversion'),
+        }),
+        response: {
+          200: z.object({
+            currency: z.string(),
+            rows: z.array(z.record(z.string(), z.union([z.string(), z.number()]))),
+            unconverted_conversions: z.number().describe('conversions left out of revenue because no FX rate is known for their date'),
+          }),
+          400: errorBody,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const group = GROUPS[q.group_by];
+      const basis = q.time_basis === 'visit' ? 'c.visit_at' : 'c.occurred_at';
+      const isDay = (value: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(value);
+      const fromSql = isDay(q.from) ? `(:from::date)::timestamp AT TIME ZONE :tz` : ':from::timestamptz';
+      const toSql = isDay(q.to) ? `((:to::date + 1))::timestamp AT TIME ZONE :tz` : ':to::timestamptz';
+      const display = ctx.config.displayCurrency;
+      const rows = await queryRows<{ key: string; conversions: string; revenue: string; unconverted: string }>(
+        ctx.db,
+        `WITH scoped AS (
+           SELECT c.*, ${basis} AS basis, coalesce(t.include_in_conversions, true) AS counts, coalesce(t.include_in_revenue, true) AS earns,
+                  coalesce(t.sign, 1) AS sign,
+                  CASE WHEN c.display_currency = :display THEN c.display_payout
+                       ELSE round(c.payout * tally_fx_rate(c.currency, :display, (c.occurred_at AT TIME ZONE 'UTC')::date), 6) END AS amount
+             FROM conversions c LEFT JOIN conversion_types t ON t.name = c.type
+            WHERE c.status IN ('approved', 'pending') AND ${basis} >= ${fromSql} AND ${basis} < ${toSql}
+         )
+         SELECT ${group.select.replace('basis', 'c.basis')} AS key,
+                count(*) FILTER (WHERE c.counts)::text AS conversions,
+                coalesce(sum(CASE WHEN NOT c.earns THEN 0 WHEN c.sign < 0 THEN -abs(c.amount) ELSE c.amount END), 0)::text AS revenue,
+                count(*) FILTER (WHERE c.earns AND c.amount IS NULL)::text AS unconverted
+           FROM scoped c
+          GROUP BY 1 ORDER BY 1`,
+        { tz: q.tz, from: q.from, to: q.to, display },
+      );
+      return {
+        currency: display,
+        rows: rows.map((row) => ({ [group.key]: row.key, conversions: Number(row.conversions), revenue: formatMoney(row.revenue) as string })),
+        unconverted_conversions: rows.reduce((sum, row) => sum + Number(row.unconverted), 0),
+      };
+    },
+  );
+}

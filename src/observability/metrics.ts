@@ -1,0 +1,41 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { RegistrationOutcome } from '../pipeline/types';
+
+/** Prometheus metrics of one process; a registry per instance so tests do not collide. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly registrations = new Counter({
+    name: 'tally_registrations_total',
+    help: 'Registration attempts by source, outcome and reason',
+    labelNames: ['source', 'outcome', 'reason'],
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'tally_http_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly intakeBatchSize = new Histogram({
+    name: 'tally_intake_batch_size',
+    help: 'Conversions per group-commit batch',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [this.registry],
+  });
+  readonly pulledRecords = new Counter({
+    name: 'tally_pulled_records_total',
+    help: 'Records fetched from network APIs by connector and result',
+    labelNames: ['connector', 'result'],
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tally_' });
+  }
+
+  /** Counts a settled batch. */
+  recordOutcomes(source: string, outcomes: readonly RegistrationOutcome[]): void {
+    for (const outcome of outcomes) this.registrations.inc({ source, outcome: outcome.status, reason: outcome.reason ?? '' });
+  }
+}

@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import Redis from 'ioredis';
+import type { TallyConfig } from '../config/config';
+import { buildApp, type BuildAppOptions } from '../http/app';
+import type { AppContext } from '../http/context';
+import { listen, stopServer } from '../http/server';
+import { GroupCommitIntake } from '../intake/group-commit-intake';
+import type { Logger } from '../log/logger';
+import { Metrics } from '../observability/metrics';
+import { Registrar } from '../pipeline/registrar';
+import { openServices, type Services } from './services';
+
+export interface HttpRuntime {
+  readonly app: FastifyInstance;
+  readonly ctx: AppContext;
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Opens Postgres and Redis, builds the app with the group-commit intake and listens. `stop`
+ * finishes in-flight requests (each answered only after its conversion is committed), drains the
+ * intake, then closes the connections.
+ */
+export async function startHttp(config: TallyConfig, logger: Logger, options: BuildAppOptions & { services?: Services; redis?: Redis } = {}): Promise<HttpRuntime> {
+  const metrics = new Metrics();
+  const services = options.services ?? (await openServices(config, { poolMax: 20, applicationName: 'tally-serve' }));
+  const registrar = new Registrar(services.db, {
+    displayCurrency: config.displayCurrency,
+    defaultCurrency: config.defaultCurrency,
+    onOutcomes: (source, outcomes) => metrics.recordOutcomes(source, outcomes),
+  });
+  const intake = new GroupCommitIntake(registrar, { maxInFlight: 8 }, (size) => metrics.intakeBatchSize.observe(size));
+  const redis = options.redis ?? new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  if (!options.redis) await redis.connect().catch((error: Error) => logger.warn({ err: error.message }, 'redis not reachable; /readyz will say so'));
+  const ctx: AppContext = { config, db: services.db, registrar, intake, metrics, logger, redis };
+  const app = await buildApp(ctx, { trustProxy: config.trustProxy, ...options });
+  const address = await listen(app, config.host, config.port);
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    ctx,
+    address,
+    stop() {
+      stopping ??= (async () => {
+        await stopServer(app, intake);
+        if (!options.redis) redis.disconnect();
+        if (!options.services) await services.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type BuildAppOptions } from '../../src/http/app';
+import type { AppContext } from '../../src/http/context';
+import { GroupCommitIntake } from '../../src/intake/group-commit-intake';
+import { silentLogger } from '../../src/log/logger';
+import { Metrics } from '../../src/observability/metrics';
+import { Registrar } from '../../src/pipeline/registrar';
+import type { TallyConfig } from '../../src/config/config';
+import type { TestDatabase } from './database';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export function testConfig(overrides: Partial<TallyConfig> = {}): TallyConfig {
+  return {
+    nodeEnv: 'test',
+    databaseUrl: 'postgres://unused',
+    redisUrl: 'redis://127.0.0.1:6379',
+    queuePrefix: `tally-test-${process.pid}`,
+    port: 0,
+    host: '127.0.0.1',
+    adminToken: ADMIN_TOKEN,
+    adminTokenGenerated: false,
+    secretKey: Buffer.alloc(32, 1),
+    displayCurrency: 'USD',
+    defaultCurrency: 'USD',
+    postbackToken: undefined,
+    publicUrl: undefined,
+    trustProxy: false,
+    stateDir: '/tmp/tally-test-state',
+    logLevel: 'silent',
+    ...overrides,
+  };
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  ctx: AppContext;
+}
+
+/** The real app on a test database, with the real group-commit intake. */
+export async function createTestApp(testDb: TestDatabase, overrides: Partial<TallyConfig> = {}, options: BuildAppOptions = {}): Promise<TestApp> {
+  const config = testConfig({ ...overrides, databaseUrl: testDb.url });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const registrar = new Registrar(testDb.db, {
+    displayCurrency: config.displayCurrency,
+    defaultCurrency: config.defaultCurrency,
+    onOutcomes: (source, outcomes) => metrics.recordOutcomes(source, outcomes),
+  });
+  const intake = new GroupCommitIntake(registrar, {}, (size) => metrics.intakeBatchSize.observe(size));
+  const ctx: AppContext = { config, db: testDb.db, registrar, intake, metrics, logger: silentLogger() };
+  const app = await buildApp(ctx, options);
+  await app.ready();
+  return { app, ctx };
+}
+
+export const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
