@@ -37,9 +37,11 @@ export const isoDateTime = z.string().refine((value) => !Number.isNaN(Date.parse
   message: 'must be an ISO 8601 date-time such as 2025-10-02T14:30:00Z',
 });
 
-export const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date YYYY-MM-DD' }).refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), {
-  message: 'must be a real calendar date',
-});
+/** A calendar date; JS would roll 2025-02-30 over to March 2, so require a round trip. */
+export const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date YYYY-MM-DD' }).refine((value) => {
+  const parsed = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === value;
+}, { message: 'must be a real calendar date' });
 
 export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
