@@ -46,24 +46,20 @@ export const everflowConnector = defineConnector<EverflowConfig>({
   }),
 
   async *pull({ http, config }, window) {
+    const report = {
+      // Read in timezone_id's zone, UTC. Everflow's `to` may be inclusive: asking up to the
+      // window's end and dropping rows stamped at it keeps [from, to) exact.
+      from: everflowDateTime(window.from, Math.floor),
+      to: everflowDateTime(window.to, Math.ceil),
+      timezone_id: EVERFLOW_UTC_TIMEZONE_ID,
+      show_conversions: true,
+      show_events: true,
+      query: { filters: [] },
+    };
     let seen = 0;
     for (let page = 1; ; page++) {
       // https://developers.everflow.io/docs/affiliate/reporting/affiliate_raw_conversions
-      const response = await http.request({
-        method: 'POST',
-        url: 'v1/affiliates/reporting/conversions',
-        params: { page, page_size: EVERFLOW_PAGE_SIZE },
-        data: {
-          // Read in timezone_id's zone (UTC). Everflow's `to` may be inclusive: asking up to the
-          // window's end and dropping rows stamped at it keeps [from, to) exact.
-          from: everflowDateTime(new Date(Math.floor(window.from.getTime() / 1000) * 1000)),
-          to: everflowDateTime(new Date(Math.ceil(window.to.getTime() / 1000) * 1000)),
-          timezone_id: EVERFLOW_UTC_TIMEZONE_ID,
-          show_conversions: true,
-          show_events: true,
-          query: { filters: [] },
-        },
-      });
+      const response = await http.request({ method: 'POST', url: 'v1/affiliates/reporting/conversions', params: { page, page_size: EVERFLOW_PAGE_SIZE }, data: report });
       const body = parseEverflowResponse(everflowConversionPageSchema, response.data, 'conversion report page');
       const conversions = body.conversions ?? [];
       yield conversions.map((row) => mapEverflowConversion(row, config.click_id_field)).filter((c) => inWindow(c.occurred_at, window));
@@ -91,9 +87,9 @@ function everflowBodyError({ data }: HttpResponse): BodyError | undefined {
   return { kind: 'retry', message };
 }
 
-/** `YYYY-MM-DD HH:MM:SS` in UTC. */
-function everflowDateTime(date: Date): string {
-  return date.toISOString().slice(0, 19).replace('T', ' ');
+/** `YYYY-MM-DD HH:MM:SS` in UTC, to the second rounded with `round`. */
+function everflowDateTime(date: Date, round: (seconds: number) => number): string {
+  return new Date(round(date.getTime() / 1000) * 1000).toISOString().slice(0, 19).replace('T', ' ');
 }
 
 function inWindow(at: Date, window: PullWindow): boolean {

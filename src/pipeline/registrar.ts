@@ -1,8 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import type { Knex } from 'knex';
 import type { Db } from '../db/database';
-import { queryRows } from '../db/query';
+import { Rollback, withPgTransaction, type PgTransaction, type PreparedStatement } from '../db/pg-transaction';
 import { normalizeConversion, type NormalizedConversion, type NormalizeResult, type Rejection } from './normalize';
 import { rejectionMessages } from './rejection-messages';
 import type { DuplicatePolicy, RegisterOptions, RegistrationInput, RegistrationOutcome } from './types';
@@ -15,6 +14,8 @@ export interface RegistrarSettings {
   readonly defaultCurrency: string;
   /** Told about every settled batch (metrics). */
   readonly onOutcomes?: (source: string, outcomes: readonly RegistrationOutcome[]) => void;
+  /** Told about every statement the pipeline runs (diagnostics and tests). */
+  readonly onStatement?: (name: string) => void;
 }
 
 /** A click as the pipeline needs it: where it went and how that offer is priced. */
@@ -57,7 +58,151 @@ interface KnownLogRow {
   readonly outcome: Resolved;
 }
 
-class DryRunRollback extends Error {}
+
+/**
+ * The pipeline's statements, prepared once per connection (see withPgTransaction). Bump the
+ * version suffix of a name whenever its text changes.
+ */
+const STATEMENTS = {
+  types: { name: 'tally_types_v1', text: 'SELECT name FROM conversion_types' },
+  addTypes: { name: 'tally_add_types_v1', text: 'INSERT INTO conversion_types (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING' },
+  savepoint: { name: 'tally_savepoint_v1', text: 'SAVEPOINT tally_dry_run' },
+  rollbackToSavepoint: { name: 'tally_rollback_savepoint_v1', text: 'ROLLBACK TO SAVEPOINT tally_dry_run' },
+  lockClicks: {
+    name: 'tally_lock_clicks_v1',
+    text: `SELECT cl.click_id, cl.visited_at::text AS visited_at, cl.campaign_id, o.id AS offer_id, o.payout_mode, o.payout AS offer_payout,
+              o.currency AS offer_currency, n.id AS network_id, n.currency AS network_currency, n.duplicate_policy,
+              n.postback_ips::text[] AS postback_ips
+         FROM clicks cl
+         JOIN offers o ON o.id = coalesce($1::uuid, cl.offer_id)
+         LEFT JOIN networks n ON n.id = coalesce($2::uuid, o.network_id)
+        WHERE cl.click_id = ANY ($3::text[])
+        ORDER BY cl.click_id
+          FOR NO KEY UPDATE OF cl`,
+  },
+  upsertAndLog: {
+    name: 'tally_upsert_and_log_v1',
+    text: `WITH meta AS (
+         SELECT * FROM jsonb_to_recordset(\$4::jsonb) AS m(n int, campaign_id uuid, offer_id uuid, network_id uuid, policy text)
+       ),
+       input AS (
+         SELECT r.o AS ord, r.c AS click_id, r.t AS type, r.x AS txid,
+                coalesce(r.k, CASE WHEN r.x IS NOT NULL THEN 'tx:' || r.x ELSE '' END) AS dedup_key,
+                m.policy, r.s AS status, r.p AS payout, r.cu AS currency,
+                CASE WHEN r.rs THEN r.rp ELSE r.p END AS reported_payout,
+                CASE WHEN r.rs THEN r.rc WHEN r.p IS NULL THEN NULL ELSE r.cu END AS reported_currency,
+                coalesce(r.ra, \$5::timestamptz) AS received_at,
+                coalesce(r.at, r.ra, \$5::timestamptz) AS occurred_at,
+                r.v AS visit_at, m.campaign_id, m.offer_id, m.network_id, r.pa AS params,
+                r.l AS line, r.rm AS rematch_of, r.w AS warnings, r.rq AS request
+           FROM jsonb_to_recordset(\$1::jsonb)
+             AS r(o int, c text, t text, x text, k text, s text, p numeric, cu text, rs boolean, rp numeric, rc text, at timestamptz,
+                  v timestamptz, ra timestamptz, m int, pa jsonb, l int, rm bigint, w jsonb, rq jsonb)
+           JOIN meta m ON m.n = r.m
+       ),
+       plan AS (
+         SELECT i.*, t.id AS target_id,
+                coalesce(i.status, t.status, 'approved') AS new_status,
+                coalesce(i.payout, t.payout, 0) AS new_payout,
+                CASE WHEN i.payout IS NULL AND t.id IS NOT NULL THEN t.currency ELSE i.currency::char(3) END AS new_currency,
+                coalesce(i.reported_payout, t.reported_payout) AS new_reported_payout,
+                CASE WHEN i.reported_payout IS NULL THEN t.reported_currency ELSE i.reported_currency::char(3) END AS new_reported_currency,
+                CASE
+                  WHEN t.id IS NULL THEN 'insert'
+                  WHEN i.txid IS NOT NULL AND t.dedup_key <> i.dedup_key THEN 'adopt'
+                  WHEN i.txid IS NULL AND i.policy = 'ignore' THEN 'duplicate'
+                  WHEN (t.status, t.payout, t.currency, t.reported_payout, t.reported_currency) IS DISTINCT FROM
+                       (coalesce(i.status, t.status), coalesce(i.payout, t.payout),
+                        CASE WHEN i.payout IS NULL THEN t.currency ELSE i.currency::char(3) END,
+                        coalesce(i.reported_payout, t.reported_payout),
+                        CASE WHEN i.reported_payout IS NULL THEN t.reported_currency ELSE i.reported_currency::char(3) END)
+                    THEN 'update'
+                  ELSE 'duplicate'
+                END AS action
+           FROM input i
+           -- The existing conversion this input refers to, if any: one index probe on
+           -- (click_id, type, dedup_key) per input, never a scan of the table.
+           LEFT JOIN LATERAL (
+                SELECT c.id, c.dedup_key, c.status, c.payout, c.currency, c.reported_payout, c.reported_currency
+                  FROM conversions c
+                 WHERE c.click_id = i.click_id AND c.type = i.type
+                   AND CASE WHEN i.txid IS NOT NULL THEN c.dedup_key = i.dedup_key OR (c.dedup_key = '' AND c.source <> \$6)
+                            WHEN i.policy = 'accept' THEN c.dedup_key = i.dedup_key
+                            ELSE true END
+                 ORDER BY (c.dedup_key = i.dedup_key) DESC, c.id DESC
+                 LIMIT 1) t ON true
+       ),
+       rates AS MATERIALIZED (
+         -- Materialized: inlined, the rate function would run once per row instead of once per pair.
+         SELECT k.currency, k.day, tally_fx_rate(k.currency, \$7, k.day) AS rate
+           FROM jsonb_to_recordset(\$3::jsonb) AS k(currency text, day date)
+       ),
+       changed AS (
+         UPDATE conversions c
+            SET status = p.new_status,
+                payout = p.new_payout,
+                currency = p.new_currency,
+                reported_payout = p.new_reported_payout,
+                reported_currency = p.new_reported_currency,
+                fx_rate = tally_fx_rate(p.new_currency, c.display_currency, (c.occurred_at AT TIME ZONE 'UTC')::date),
+                display_payout = round(p.new_payout * tally_fx_rate(p.new_currency, c.display_currency, (c.occurred_at AT TIME ZONE 'UTC')::date), 6),
+                txid = CASE WHEN p.action = 'adopt' THEN p.txid ELSE c.txid END,
+                dedup_key = CASE WHEN p.action = 'adopt' THEN p.dedup_key ELSE c.dedup_key END,
+                connection_id = coalesce(c.connection_id, \$8::uuid),
+                params = c.params || coalesce(p.params, '{}'::jsonb),
+                updated_at = now(),
+                revision = c.revision + 1
+           FROM plan p
+          WHERE c.id = p.target_id AND p.action IN ('update', 'adopt')
+          RETURNING c.id
+       ),
+       inserted AS (
+         INSERT INTO conversions (click_id, type, txid, dedup_key, status, payout, currency, reported_payout, reported_currency,
+                                  display_payout, display_currency, fx_rate, occurred_at, visit_at, received_at, source,
+                                  connection_id, upload_id, campaign_id, offer_id, network_id, params)
+         SELECT p.click_id, p.type, p.txid, p.dedup_key, p.new_status, p.new_payout, p.new_currency, p.new_reported_payout, p.new_reported_currency,
+                round(p.new_payout * fx.rate, 6), \$7, fx.rate, p.occurred_at, p.visit_at, p.received_at, \$6,
+                \$8::uuid, \$9::uuid, p.campaign_id, p.offer_id, p.network_id, coalesce(p.params, '{}'::jsonb)
+           -- A scalar lookup in the one- or two-row rates table; as a join, the planner (which
+           -- cannot estimate jsonb_to_recordset) hashed the 10,000-row side. OFFSET 0 keeps the
+           -- lookup from being inlined twice.
+           FROM (SELECT p.*, (SELECT r.rate FROM rates r WHERE r.currency = p.new_currency AND r.day = (p.occurred_at AT TIME ZONE 'UTC')::date) AS rate
+                   FROM plan p WHERE p.action = 'insert' OFFSET 0) p
+           CROSS JOIN LATERAL (SELECT p.rate) fx
+         ON CONFLICT (click_id, type, dedup_key) DO NOTHING
+         RETURNING id, click_id, type, dedup_key
+       ),
+       settled AS (
+         SELECT p.ord, p.action, p.received_at, p.click_id, p.txid, p.type, p.line, p.rematch_of, p.warnings, p.request,
+                coalesce(ins.id, p.target_id) AS conversion_id,
+                CASE p.action
+                  WHEN 'insert' THEN NULL
+                  WHEN 'update' THEN 'changed'
+                  WHEN 'adopt' THEN 'adopted'
+                  ELSE CASE WHEN p.txid IS NULL AND p.policy = 'ignore' THEN 'duplicate_policy' ELSE 'unchanged' END
+                END AS reason
+           FROM plan p
+           LEFT JOIN inserted ins ON p.action = 'insert' AND ins.click_id = p.click_id AND ins.type = p.type AND ins.dedup_key = p.dedup_key
+       ),
+       logged AS (
+         INSERT INTO registration_log (received_at, source, outcome, reason, message, click_id, txid, type, conversion_id,
+                                       connection_id, upload_id, upload_line, rematch_of, warnings, fields, request)
+         SELECT s.received_at, \$6,
+                CASE s.action WHEN 'insert' THEN 'accepted' WHEN 'duplicate' THEN 'duplicate' ELSE 'updated' END,
+                s.reason, NULL, s.click_id, s.txid, s.type, s.conversion_id, \$8::uuid, \$9::uuid, s.line, s.rematch_of,
+                s.warnings, NULL, coalesce(s.request, 'null'::jsonb)
+           FROM settled s
+          WHERE s.conversion_id IS NOT NULL AND (\$10 OR s.reason IS DISTINCT FROM 'unchanged')
+         UNION ALL
+         SELECT k.received_at, \$6, k.outcome, k.reason, k.message, k.click_id, k.txid, k.type, k.conversion_id,
+                \$8::uuid, \$9::uuid, k.line, k.rematch_of, k.warnings, k.fields, coalesce(k.request, 'null'::jsonb)
+           FROM jsonb_to_recordset(\$2::jsonb)
+             AS k(received_at timestamptz, outcome text, reason text, message text, click_id text, txid text, type text,
+                  conversion_id bigint, line int, rematch_of bigint, warnings jsonb, fields jsonb, request jsonb)
+       )
+       SELECT ord, action, conversion_id::text AS conversion_id FROM settled`,
+  },
+} satisfies Record<string, PreparedStatement>;
 
 /** Bound on retry rounds for inserts that lost a race; each retry reads the winner's row. */
 const MAX_CONFLICT_RETRIES = 5;
@@ -94,7 +239,7 @@ export class Registrar {
     const receivedAt = (index: number): Date => inputs[index]?.receivedAt ?? batchReceivedAt;
 
     let createdTypes: string[] = [];
-    const work = async (trx: Knex.Transaction): Promise<Resolved[]> => {
+    const work = async (trx: PgTransaction): Promise<Resolved[]> => {
       const outcomes: Resolved[] = new Array(inputs.length);
       const known: KnownLogRow[] = [];
       const valid: { index: number; conversion: NormalizedConversion }[] = [];
@@ -125,21 +270,30 @@ export class Registrar {
     };
 
     let resolved: Resolved[];
-    if (options.dryRun) {
-      let captured: Resolved[] | undefined;
+    if (options.dryRun && options.transaction) {
+      // Inside the caller's transaction a dry run is a savepoint rolled back.
+      const transaction = options.transaction;
+      await this.run(transaction, STATEMENTS.savepoint, []);
       try {
-        await (options.transaction ?? this.db).transaction(async (trx) => {
-          captured = await work(trx);
-          throw new DryRunRollback();
+        resolved = await work(transaction);
+      } finally {
+        await this.run(transaction, STATEMENTS.rollbackToSavepoint, []);
+      }
+    } else if (options.dryRun) {
+      let captured: Resolved[] = [];
+      try {
+        await withPgTransaction(this.db, async (transaction) => {
+          captured = await work(transaction);
+          throw new Rollback();
         });
       } catch (error) {
-        if (!(error instanceof DryRunRollback)) throw error;
+        if (!(error instanceof Rollback)) throw error;
       }
-      resolved = captured ?? [];
+      resolved = captured;
     } else if (options.transaction) {
       resolved = await work(options.transaction);
     } else {
-      resolved = await this.db.transaction(work);
+      resolved = await withPgTransaction(this.db, work);
       // Remember new types only once committed; inside a caller's transaction they may still roll back.
       createdTypes.forEach((type) => this.knownTypes.add(type));
     }
@@ -157,52 +311,44 @@ export class Registrar {
     const outcomes: Resolved[] = rejections.map(({ reason, message }) => ({ status: 'rejected', reason, message, conversionId: null, clickId: null, warnings: [] }));
     const normalized: NormalizeResult[] = rejections.map(({ reason, message }) => ({ ok: false, rejection: { reason, message, clickId: null } }));
     const batchReceivedAt = options.receivedAt ?? new Date();
-    await (options.transaction ?? this.db).transaction(async (trx) => {
-      await this.runRound(trx, [], outcomes.map((outcome, index) => ({ index, outcome })), {
+    const log = (transaction: PgTransaction) =>
+      this.runRound(transaction, [], outcomes.map((outcome, index) => ({ index, outcome })), {
         inputs,
         normalized,
         options,
         receivedAt: (index) => inputs[index]?.receivedAt ?? batchReceivedAt,
         outcomes,
       });
-    });
+    if (options.transaction) await log(options.transaction);
+    else await withPgTransaction(this.db, log);
     this.settings.onOutcomes?.(options.source, outcomes);
     return outcomes;
+  }
+
+  private run<Row>(transaction: PgTransaction, statement: PreparedStatement, values: readonly unknown[]): Promise<Row[]> {
+    this.settings.onStatement?.(statement.name);
+    return transaction.query<Row>(statement, values);
   }
 
   /**
    * Inserts conversion types not seen before (with default flags). Types are never deleted, so
    * once a name is known to exist it needs no further check.
    */
-  private async ensureTypes(trx: Knex.Transaction, types: readonly string[]): Promise<string[]> {
+  private async ensureTypes(trx: PgTransaction, types: readonly string[]): Promise<string[]> {
     if (this.knownTypes.size === 0) {
-      const rows: { name: string }[] = await trx('conversion_types').select('name');
+      const rows = await this.run<{ name: string }>(trx, STATEMENTS.types, []);
       rows.forEach((row) => this.knownTypes.add(row.name));
     }
     const missing = [...new Set(types)].filter((type) => !this.knownTypes.has(type));
-    if (missing.length > 0) {
-      await queryRows(trx, 'INSERT INTO conversion_types (name) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING', [missing]);
-    }
+    if (missing.length > 0) await this.run(trx, STATEMENTS.addTypes, [missing]);
     return missing;
   }
 
   /** Step 2: one round trip finds every click of the batch and locks it for this transaction. */
-  private async lockClicks(trx: Knex.Transaction, clickIds: readonly string[], options: RegisterOptions): Promise<Map<string, MatchedClick>> {
+  private async lockClicks(trx: PgTransaction, clickIds: readonly string[], options: RegisterOptions): Promise<Map<string, MatchedClick>> {
     const distinct = [...new Set(clickIds)];
     if (distinct.length === 0) return new Map();
-    const rows = await queryRows<MatchedClick>(
-      trx,
-      `SELECT cl.click_id, cl.visited_at::text AS visited_at, cl.campaign_id, o.id AS offer_id, o.payout_mode, o.payout AS offer_payout,
-              o.currency AS offer_currency, n.id AS network_id, n.currency AS network_currency, n.duplicate_policy,
-              n.postback_ips::text[] AS postback_ips
-         FROM clicks cl
-         JOIN offers o ON o.id = coalesce(?::uuid, cl.offer_id)
-         LEFT JOIN networks n ON n.id = coalesce(?::uuid, o.network_id)
-        WHERE cl.click_id = ANY (?::text[])
-        ORDER BY cl.click_id
-          FOR NO KEY UPDATE OF cl`,
-      [options.offerId ?? null, options.networkId ?? null, distinct],
-    );
+    const rows = await this.run<MatchedClick>(trx, STATEMENTS.lockClicks, [options.offerId ?? null, options.networkId ?? null, distinct]);
     return new Map(rows.map((row) => [row.click_id, row]));
   }
 
@@ -227,7 +373,7 @@ export class Registrar {
    * the first round also logs the batch's rejections.
    */
   private async upsertAndLog(
-    trx: Knex.Transaction,
+    trx: PgTransaction,
     batch: {
       priced: readonly Priced[];
       known: KnownLogRow[];
@@ -299,7 +445,7 @@ export class Registrar {
    * Money travels as JSON strings cast to NUMERIC. Returns the inserts that conflicted.
    */
   private async runRound(
-    trx: Knex.Transaction,
+    trx: PgTransaction,
     round: readonly Priced[],
     known: readonly KnownLogRow[],
     batch: { inputs: readonly RegistrationInput[]; normalized: readonly NormalizeResult[]; options: RegisterOptions; receivedAt: (index: number) => Date; outcomes: Resolved[] },
@@ -375,140 +521,18 @@ export class Registrar {
         }),
     );
 
-    const settled = await queryRows<{ ord: number; action: UpsertAction; conversion_id: string | null }>(
-      trx,
-      `WITH meta AS (
-         SELECT * FROM jsonb_to_recordset(:meta::jsonb) AS m(n int, campaign_id uuid, offer_id uuid, network_id uuid, policy text)
-       ),
-       input AS (
-         SELECT r.o AS ord, r.c AS click_id, r.t AS type, r.x AS txid,
-                coalesce(r.k, CASE WHEN r.x IS NOT NULL THEN 'tx:' || r.x ELSE '' END) AS dedup_key,
-                m.policy, r.s AS status, r.p AS payout, r.cu AS currency,
-                CASE WHEN r.rs THEN r.rp ELSE r.p END AS reported_payout,
-                CASE WHEN r.rs THEN r.rc WHEN r.p IS NULL THEN NULL ELSE r.cu END AS reported_currency,
-                coalesce(r.ra, :receivedAt::timestamptz) AS received_at,
-                coalesce(r.at, r.ra, :receivedAt::timestamptz) AS occurred_at,
-                r.v AS visit_at, m.campaign_id, m.offer_id, m.network_id, r.pa AS params,
-                r.l AS line, r.rm AS rematch_of, r.w AS warnings, r.rq AS request
-           FROM jsonb_to_recordset(:conversions::jsonb)
-             AS r(o int, c text, t text, x text, k text, s text, p numeric, cu text, rs boolean, rp numeric, rc text, at timestamptz,
-                  v timestamptz, ra timestamptz, m int, pa jsonb, l int, rm bigint, w jsonb, rq jsonb)
-           JOIN meta m ON m.n = r.m
-       ),
-       plan AS (
-         SELECT i.*, t.id AS target_id,
-                coalesce(i.status, t.status, 'approved') AS new_status,
-                coalesce(i.payout, t.payout, 0) AS new_payout,
-                CASE WHEN i.payout IS NULL AND t.id IS NOT NULL THEN t.currency ELSE i.currency::char(3) END AS new_currency,
-                coalesce(i.reported_payout, t.reported_payout) AS new_reported_payout,
-                CASE WHEN i.reported_payout IS NULL THEN t.reported_currency ELSE i.reported_currency::char(3) END AS new_reported_currency,
-                CASE
-                  WHEN t.id IS NULL THEN 'insert'
-                  WHEN i.txid IS NOT NULL AND t.dedup_key <> i.dedup_key THEN 'adopt'
-                  WHEN i.txid IS NULL AND i.policy = 'ignore' THEN 'duplicate'
-                  WHEN (t.status, t.payout, t.currency, t.reported_payout, t.reported_currency) IS DISTINCT FROM
-                       (coalesce(i.status, t.status), coalesce(i.payout, t.payout),
-                        CASE WHEN i.payout IS NULL THEN t.currency ELSE i.currency::char(3) END,
-                        coalesce(i.reported_payout, t.reported_payout),
-                        CASE WHEN i.reported_payout IS NULL THEN t.reported_currency ELSE i.reported_currency::char(3) END)
-                    THEN 'update'
-                  ELSE 'duplicate'
-                END AS action
-           FROM input i
-           -- The existing conversion this input refers to, if any: one index probe on
-           -- (click_id, type, dedup_key) per input, never a scan of the table.
-           LEFT JOIN LATERAL (
-                SELECT c.id, c.dedup_key, c.status, c.payout, c.currency, c.reported_payout, c.reported_currency
-                  FROM conversions c
-                 WHERE c.click_id = i.click_id AND c.type = i.type
-                   AND CASE WHEN i.txid IS NOT NULL THEN c.dedup_key = i.dedup_key OR (c.dedup_key = '' AND c.source <> :source)
-                            WHEN i.policy = 'accept' THEN c.dedup_key = i.dedup_key
-                            ELSE true END
-                 ORDER BY (c.dedup_key = i.dedup_key) DESC, c.id DESC
-                 LIMIT 1) t ON true
-       ),
-       rates AS MATERIALIZED (
-         -- Materialized: inlined, the rate function would run once per row instead of once per pair.
-         SELECT k.currency, k.day, tally_fx_rate(k.currency, :display, k.day) AS rate
-           FROM jsonb_to_recordset(:fx::jsonb) AS k(currency text, day date)
-       ),
-       changed AS (
-         UPDATE conversions c
-            SET status = p.new_status,
-                payout = p.new_payout,
-                currency = p.new_currency,
-                reported_payout = p.new_reported_payout,
-                reported_currency = p.new_reported_currency,
-                fx_rate = tally_fx_rate(p.new_currency, c.display_currency, (c.occurred_at AT TIME ZONE 'UTC')::date),
-                display_payout = round(p.new_payout * tally_fx_rate(p.new_currency, c.display_currency, (c.occurred_at AT TIME ZONE 'UTC')::date), 6),
-                txid = CASE WHEN p.action = 'adopt' THEN p.txid ELSE c.txid END,
-                dedup_key = CASE WHEN p.action = 'adopt' THEN p.dedup_key ELSE c.dedup_key END,
-                connection_id = coalesce(c.connection_id, :connection::uuid),
-                params = c.params || coalesce(p.params, '{}'::jsonb),
-                updated_at = now(),
-                revision = c.revision + 1
-           FROM plan p
-          WHERE c.id = p.target_id AND p.action IN ('update', 'adopt')
-          RETURNING c.id
-       ),
-       inserted AS (
-         INSERT INTO conversions (click_id, type, txid, dedup_key, status, payout, currency, reported_payout, reported_currency,
-                                  display_payout, display_currency, fx_rate, occurred_at, visit_at, received_at, source,
-                                  connection_id, upload_id, campaign_id, offer_id, network_id, params)
-         SELECT p.click_id, p.type, p.txid, p.dedup_key, p.new_status, p.new_payout, p.new_currency, p.new_reported_payout, p.new_reported_currency,
-                round(p.new_payout * fx.rate, 6), :display, fx.rate, p.occurred_at, p.visit_at, p.received_at, :source,
-                :connection::uuid, :upload::uuid, p.campaign_id, p.offer_id, p.network_id, coalesce(p.params, '{}'::jsonb)
-           -- A scalar lookup in the one- or two-row rates table; as a join, the planner (which
-           -- cannot estimate jsonb_to_recordset) hashed the 10,000-row side. OFFSET 0 keeps the
-           -- lookup from being inlined twice.
-           FROM (SELECT p.*, (SELECT r.rate FROM rates r WHERE r.currency = p.new_currency AND r.day = (p.occurred_at AT TIME ZONE 'UTC')::date) AS rate
-                   FROM plan p WHERE p.action = 'insert' OFFSET 0) p
-           CROSS JOIN LATERAL (SELECT p.rate) fx
-         ON CONFLICT (click_id, type, dedup_key) DO NOTHING
-         RETURNING id, click_id, type, dedup_key
-       ),
-       settled AS (
-         SELECT p.ord, p.action, p.received_at, p.click_id, p.txid, p.type, p.line, p.rematch_of, p.warnings, p.request,
-                coalesce(ins.id, p.target_id) AS conversion_id,
-                CASE p.action
-                  WHEN 'insert' THEN NULL
-                  WHEN 'update' THEN 'changed'
-                  WHEN 'adopt' THEN 'adopted'
-                  ELSE CASE WHEN p.txid IS NULL AND p.policy = 'ignore' THEN 'duplicate_policy' ELSE 'unchanged' END
-                END AS reason
-           FROM plan p
-           LEFT JOIN inserted ins ON p.action = 'insert' AND ins.click_id = p.click_id AND ins.type = p.type AND ins.dedup_key = p.dedup_key
-       ),
-       logged AS (
-         INSERT INTO registration_log (received_at, source, outcome, reason, message, click_id, txid, type, conversion_id,
-                                       connection_id, upload_id, upload_line, rematch_of, warnings, fields, request)
-         SELECT s.received_at, :source,
-                CASE s.action WHEN 'insert' THEN 'accepted' WHEN 'duplicate' THEN 'duplicate' ELSE 'updated' END,
-                s.reason, NULL, s.click_id, s.txid, s.type, s.conversion_id, :connection::uuid, :upload::uuid, s.line, s.rematch_of,
-                s.warnings, NULL, coalesce(s.request, 'null'::jsonb)
-           FROM settled s
-          WHERE s.conversion_id IS NOT NULL AND (:logUnchanged OR s.reason IS DISTINCT FROM 'unchanged')
-         UNION ALL
-         SELECT k.received_at, :source, k.outcome, k.reason, k.message, k.click_id, k.txid, k.type, k.conversion_id,
-                :connection::uuid, :upload::uuid, k.line, k.rematch_of, k.warnings, k.fields, coalesce(k.request, 'null'::jsonb)
-           FROM jsonb_to_recordset(:known::jsonb)
-             AS k(received_at timestamptz, outcome text, reason text, message text, click_id text, txid text, type text,
-                  conversion_id bigint, line int, rematch_of bigint, warnings jsonb, fields jsonb, request jsonb)
-       )
-       SELECT ord, action, conversion_id::text AS conversion_id FROM settled`,
-      {
-        conversions: conversionsPayload,
-        known: knownPayload,
-        fx: JSON.stringify([...fxPairs.values()]),
-        meta: JSON.stringify(meta),
-        receivedAt: defaultReceivedAt,
-        source: options.source,
-        display: this.settings.displayCurrency,
-        connection: options.connectionId ?? null,
-        upload: options.uploadId ?? null,
-        logUnchanged,
-      },
-    );
+    const settled = await this.run<{ ord: number; action: UpsertAction; conversion_id: string | null }>(trx, STATEMENTS.upsertAndLog, [
+      conversionsPayload,
+      knownPayload,
+      JSON.stringify([...fxPairs.values()]),
+      JSON.stringify(meta),
+      defaultReceivedAt,
+      options.source,
+      this.settings.displayCurrency,
+      options.connectionId ?? null,
+      options.uploadId ?? null,
+      logUnchanged,
+    ]);
 
     const conflicted: Priced[] = [];
     for (const row of settled) {

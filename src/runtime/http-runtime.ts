@@ -30,7 +30,11 @@ export async function startHttp(config: TallyConfig, logger: Logger, options: Bu
     defaultCurrency: config.defaultCurrency,
     onOutcomes: (source, outcomes) => metrics.recordOutcomes(source, outcomes),
   });
-  const intake = new GroupCommitIntake(registrar, { maxInFlight: 8 }, (size) => metrics.intakeBatchSize.observe(size));
+  const intake = new GroupCommitIntake(
+    registrar,
+    { maxInFlight: Number(process.env.TALLY_INTAKE_IN_FLIGHT ?? 2), maxWaitMs: Number(process.env.TALLY_INTAKE_WAIT_MS ?? 2) },
+    (size) => metrics.intakeBatchSize.observe(size),
+  );
   const redis = options.redis ?? new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   if (!options.redis) await redis.connect().catch((error: Error) => logger.warn({ err: error.message }, 'redis not reachable; /readyz will say so'));
