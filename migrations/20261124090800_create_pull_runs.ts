@@ -9,7 +9,7 @@ export async function up(knex: Knex): Promise<void> {
       job_id text,
       window_from timestamptz NOT NULL,
       window_to timestamptz NOT NULL,
-      status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'completed', 'failed')),
+      status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'completed', 'failed', 'rate_limited', 'skipped')),
       fetched integer NOT NULL DEFAULT 0,
       inserted integer NOT NULL DEFAULT 0,
       updated integer NOT NULL DEFAULT 0,
@@ -22,6 +22,7 @@ export async function up(knex: Knex): Promise<void> {
     );
     CREATE INDEX pull_runs_connection_started_idx ON pull_runs (connection_id, started_at DESC);
     COMMENT ON TABLE pull_runs IS 'One row per pull of a connection (scheduled, manual or a backfill chunk) with what it fetched and stored.';
+    COMMENT ON COLUMN pull_runs.status IS 'rate_limited: the network asked to wait longer than the retry budget; the job was delayed, not failed. skipped: another pull of the connection was running.';
     COMMENT ON COLUMN pull_runs.unchanged IS 'Records that matched an existing conversion with no change (re-pulled lookback).';
     COMMENT ON COLUMN pull_runs.unmatched IS 'Records whose click id is unknown; kept in the registration log for re-matching.';
     COMMENT ON COLUMN pull_runs.rejected IS 'Records rejected for another reason (invalid payout, macro, ...).';

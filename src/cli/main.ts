@@ -8,6 +8,10 @@ import { runExample } from './example-command';
 import { createLogger } from '../log/logger';
 import { startHttp } from '../runtime/http-runtime';
 import { onShutdown } from './shutdown';
+import { openPullRuntime } from '../runtime/pull-runtime';
+import { Metrics } from '../observability/metrics';
+import { runBackfillCommand } from './backfill-command';
+import { runDemo } from './demo-command';
 
 const out = (text: string): void => {
   process.stdout.write(text);
@@ -75,6 +79,66 @@ export function buildProgram(): Command {
       out(`tally serve listening on ${runtime.address} (admin API /api/v1, docs /docs)\n`);
       if (config.adminTokenGenerated) out(`admin token (generated, kept in ${config.stateDir}/admin-token): ${config.adminToken}\n`);
       await onShutdown(logger, () => runtime.stop());
+    });
+
+  program
+    .command('worker')
+    .description('run the pull and backfill workers and keep the job schedulers in line with the connections (no HTTP)')
+    .option('--concurrency <n>', 'pull jobs at a time', positiveInteger, 4)
+    .action(async (options: { concurrency: number }) => {
+      const config = loadConfig();
+      await migrate(config.databaseUrl);
+      const logger = createLogger(config.logLevel);
+      const services = await openServices(config, { poolMax: 10, applicationName: 'tally-worker' });
+      const pulls = await openPullRuntime(config, services, logger, new Metrics({ defaultMetrics: false }));
+      await pulls.startWorkers({ pullConcurrency: options.concurrency });
+      out(`tally worker running (queues under prefix "${config.queuePrefix}")\n`);
+      await onShutdown(logger, async () => {
+        await pulls.close();
+        await services.close();
+      });
+    });
+
+  program
+    .command('start')
+    .description('migrate, then run HTTP, workers and schedulers in one process')
+    .action(async () => {
+      const config = loadConfig();
+      await migrate(config.databaseUrl);
+      const logger = createLogger(config.logLevel);
+      const metrics = new Metrics();
+      const services = await openServices(config, { poolMax: 20, applicationName: 'tally-start' });
+      const pulls = await openPullRuntime(config, services, logger, metrics);
+      await pulls.startWorkers();
+      const http = await startHttp(config, logger, { services, pulls: pulls.service, metrics, redis: pulls.redis });
+      out(`tally listening on ${http.address} (admin API /api/v1, docs /docs, queues /admin/queues) with workers\n`);
+      if (config.adminTokenGenerated) out(`admin token (generated, kept in ${config.stateDir}/admin-token): ${config.adminToken}\n`);
+      await onShutdown(logger, async () => {
+        await http.stop();
+        await pulls.close();
+        await services.close();
+      });
+    });
+
+  program
+    .command('backfill')
+    .description('pull a connection over a date range (UTC days, inclusive); shows progress and exits when done')
+    .requiredOption('--connection <id>', 'connection id')
+    .requiredOption('--from <YYYY-MM-DD>', 'first day')
+    .requiredOption('--to <YYYY-MM-DD>', 'last day')
+    .action(async (options: { connection: string; from: string; to: string }) => {
+      const config = loadConfig();
+      await migrate(config.databaseUrl);
+      process.exitCode = await runBackfillCommand(config, options, out);
+    });
+
+  program
+    .command('demo')
+    .description('a self-contained demo: migrates, creates a campaign with clicks, starts a sandbox network API, pulls it and keeps running')
+    .action(async () => {
+      const config = loadConfig();
+      await migrate(config.databaseUrl);
+      await runDemo(config, out);
     });
 
   program

@@ -8,6 +8,8 @@ import type { AppContext } from './context';
 import { requireAdmin } from './plugins/admin-auth';
 import { errorHandlerPlugin } from './plugins/error-handler';
 import { catalogRoutes } from './routes/admin-catalog';
+import { connectionRoutes } from './routes/admin-connections';
+import { registerBullBoard } from './plugins/bull-board';
 import { fxRoutes } from './routes/admin-fx';
 import { recordRoutes } from './routes/admin-records';
 import { reportRoutes } from './routes/admin-reports';
@@ -23,8 +25,6 @@ export const MAX_URL_LENGTH = 8 * 1024;
 export const BODY_LIMIT = 64 * 1024;
 
 export interface BuildAppOptions {
-  /** Extra plugins registered inside the admin scope (Bull Board, connections). */
-  readonly adminPlugins?: ReadonlyArray<(app: FastifyInstance, ctx: AppContext) => Promise<void>>;
   /** Trust X-Forwarded-* from a proxy in front (for client IPs and https detection). */
   readonly trustProxy?: boolean | string;
 }
@@ -99,8 +99,9 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     await admin.register(uploadRoutes, { ctx });
     await admin.register(fxRoutes, { ctx });
     await admin.register(reportRoutes, { ctx });
+    await admin.register(connectionRoutes, { ctx });
   });
-  for (const plugin of options.adminPlugins ?? []) await plugin(app, ctx);
+  if (ctx.pulls) await registerBullBoard(app, ctx.pulls.queues, ctx.config.adminToken);
 
   return app;
 }

@@ -16,4 +16,6 @@ export interface AppContext {
   readonly logger: Logger;
   /** For /readyz; absent means Redis is not part of this process. */
   readonly redis?: Redis;
+  /** Pull scheduling, backfills and connection tests; absent when the process has no queues. */
+  readonly pulls?: import('../../jobs/pull-service').PullService;
 }

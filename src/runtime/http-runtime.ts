@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger';
 import { Metrics } from '../observability/metrics';
 import { Registrar } from '../pipeline/registrar';
 import { openServices, type Services } from './services';
+import type { PullService } from '../../jobs/pull-service';
 
 export interface HttpRuntime {
   readonly app: FastifyInstance;
@@ -22,8 +23,12 @@ export interface HttpRuntime {
  * finishes in-flight requests (each answered only after its conversion is committed), drains the
  * intake, then closes the connections.
  */
-export async function startHttp(config: TallyConfig, logger: Logger, options: BuildAppOptions & { services?: Services; redis?: Redis } = {}): Promise<HttpRuntime> {
-  const metrics = new Metrics();
+export async function startHttp(
+  config: TallyConfig,
+  logger: Logger,
+  options: BuildAppOptions & { services?: Services; redis?: Redis; pulls?: PullService; metrics?: Metrics } = {},
+): Promise<HttpRuntime> {
+  const metrics = options.metrics ?? new Metrics();
   const services = options.services ?? (await openServices(config, { poolMax: 20, applicationName: 'tally-serve' }));
   const registrar = new Registrar(services.db, {
     displayCurrency: config.displayCurrency,
@@ -38,8 +43,8 @@ export async function startHttp(config: TallyConfig, logger: Logger, options: Bu
   const redis = options.redis ?? new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   if (!options.redis) await redis.connect().catch((error: Error) => logger.warn({ err: error.message }, 'redis not reachable; /readyz will say so'));
-  const ctx: AppContext = { config, db: services.db, registrar, intake, metrics, logger, redis };
-  const app = await buildApp(ctx, { trustProxy: config.trustProxy, ...options });
+  const ctx: AppContext = { config, db: services.db, registrar, intake, metrics, logger, redis, ...(options.pulls ? { pulls: options.pulls } : {}) };
+  const app = await buildApp(ctx, { trustProxy: config.trustProxy });
   const address = await listen(app, config.host, config.port);
   let stopping: Promise<void> | undefined;
   return {

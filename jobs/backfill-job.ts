@@ -1,0 +1,140 @@
+import { loadConnection } from '../src/connections/connection-store';
+import type { PreparedStatement } from '../src/db/pg-transaction';
+import { queryRows, type Runner } from '../src/db/query';
+import { connectorContextFor, type JobDeps } from './job-deps';
+import { pullChunk } from './pull-chunk';
+import { recordFailure } from './pull-job';
+import { backfillWindow, splitWindow } from './windows';
+
+export interface BackfillJobData {
+  readonly backfillId: string;
+}
+
+export type BackfillStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface BackfillRow {
+  id: string;
+  connection_id: string;
+  from_date: string;
+  to_date: string;
+  status: BackfillStatus;
+  chunks_total: number;
+  chunks_done: number;
+  fetched: string;
+  inserted: string;
+  updated: string;
+  unchanged: string;
+  unmatched: string;
+  rejected: string;
+  error: string | null;
+  job_id: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+const COUNT_PAGE: PreparedStatement = {
+  name: 'tally_count_backfill_page_v1',
+  text: `UPDATE backfills SET fetched = fetched + $2, inserted = inserted + $3, updated = updated + $4, unchanged = unchanged + $5,
+                             unmatched = unmatched + $6, rejected = rejected + $7, updated_at = now() WHERE id = $1`,
+};
+
+const CHUNK_DONE: PreparedStatement = {
+  name: 'tally_backfill_chunk_done_v1',
+  text: `WITH marked AS (UPDATE backfill_chunks SET done_at = now() WHERE backfill_id = $1 AND chunk_index = $2 AND done_at IS NULL RETURNING 1)
+         UPDATE backfills SET chunks_done = chunks_done + (SELECT count(*) FROM marked), updated_at = now() WHERE id = $1`,
+};
+
+/** Creates a backfill over the UTC days from..to (inclusive) with one chunk per max window. */
+export async function createBackfill(db: Runner, connection: { id: string; maxWindowDays: number }, fromDay: string, toDay: string): Promise<BackfillRow> {
+  const chunks = splitWindow(backfillWindow(fromDay, toDay), connection.maxWindowDays);
+  const [row] = await queryRows<BackfillRow>(
+    db,
+    `WITH created AS (
+       INSERT INTO backfills (connection_id, from_date, to_date, chunks_total) VALUES (?, ?, ?, ?) RETURNING *
+     ), chunks AS (
+       INSERT INTO backfill_chunks (backfill_id, chunk_index, window_from, window_to)
+       SELECT created.id, c.ord - 1, c.window_from, c.window_to
+         FROM created, unnest(?::timestamptz[], ?::timestamptz[]) WITH ORDINALITY AS c(window_from, window_to, ord)
+     )
+     SELECT * FROM created`,
+    [connection.id, fromDay, toDay, chunks.length, chunks.map((chunk) => chunk.from.toISOString()), chunks.map((chunk) => chunk.to.toISOString())],
+  );
+  return row as BackfillRow;
+}
+
+export async function findBackfill(db: Runner, id: string): Promise<BackfillRow | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+  const [row] = await queryRows<BackfillRow>(db, 'SELECT * FROM backfills WHERE id = ?', [id]);
+  return row;
+}
+
+/**
+ * Runs (or resumes) a backfill: every chunk without `done_at`, in order. A chunk is marked done in
+ * the transaction that stores its last page, so a worker killed at any point resumes at the first
+ * unfinished chunk; pages it re-reads come back as unchanged duplicates. Checks for cancellation
+ * between chunks and pages.
+ */
+export async function runBackfill(deps: JobDeps, data: BackfillJobData, signal: AbortSignal, onProgress: (done: number, total: number) => Promise<void>): Promise<BackfillRow> {
+  const backfill = await findBackfill(deps.db, data.backfillId);
+  if (!backfill) throw new Error(`backfill ${data.backfillId} does not exist`);
+  if (backfill.status === 'cancelled' || backfill.status === 'completed') return backfill;
+  await queryRows(deps.db, "UPDATE backfills SET status = 'running', error = NULL, updated_at = now() WHERE id = ? AND status <> 'cancelled'", [backfill.id]);
+  try {
+    const connection = await loadConnection(deps.db, deps.secretKey, backfill.connection_id);
+    const context = connectorContextFor(deps, connection, signal);
+    const pending = await queryRows<{ chunk_index: number; window_from: Date; window_to: Date }>(
+      deps.db,
+      'SELECT chunk_index, window_from, window_to FROM backfill_chunks WHERE backfill_id = ? AND done_at IS NULL ORDER BY chunk_index',
+      [backfill.id],
+    );
+    let done = backfill.chunks_total - pending.length;
+    await onProgress(done, backfill.chunks_total);
+    for (const chunk of pending) {
+      if (await isCancelled(deps.db, backfill.id)) break;
+      await pullChunk(deps, connection, context, { from: chunk.window_from, to: chunk.window_to }, async (transaction, page, last) => {
+        await transaction.query(COUNT_PAGE, [backfill.id, page.fetched, page.inserted, page.updated, page.unchanged, page.unmatched, page.rejected]);
+        if (last) await transaction.query(CHUNK_DONE, [backfill.id, chunk.chunk_index]);
+      });
+      done += 1;
+      await onProgress(done, backfill.chunks_total);
+    }
+    await queryRows(
+      deps.db,
+      `UPDATE backfills SET status = CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'completed' END, finished_at = now(), updated_at = now() WHERE id = ?`,
+      [backfill.id],
+    );
+  } catch (error) {
+    await queryRows(deps.db, "UPDATE backfills SET status = 'failed', error = ?, updated_at = now() WHERE id = ? AND status <> 'cancelled'", [(error as Error).message.slice(0, 2000), backfill.id]);
+    await recordFailure(deps, backfill.connection_id, undefined, error);
+    throw error;
+  }
+  return (await findBackfill(deps.db, backfill.id)) as BackfillRow;
+}
+
+async function isCancelled(db: Runner, id: string): Promise<boolean> {
+  const [row] = await queryRows<{ status: string }>(db, 'SELECT status FROM backfills WHERE id = ?', [id]);
+  return row?.status === 'cancelled';
+}
+
+/** A backfill as the API shows it. */
+export function backfillView(row: BackfillRow) {
+  return {
+    id: row.id,
+    connection_id: row.connection_id,
+    from: row.from_date,
+    to: row.to_date,
+    status: row.status,
+    progress: { done: row.chunks_done, total: row.chunks_total },
+    stats: {
+      fetched: Number(row.fetched),
+      inserted: Number(row.inserted),
+      updated: Number(row.updated),
+      unchanged: Number(row.unchanged),
+      unmatched: Number(row.unmatched),
+      rejected: Number(row.rejected),
+    },
+    error: row.error,
+    created_at: row.created_at.toISOString(),
+    finished_at: row.finished_at?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,67 @@
+import type { ConnectorContext, NormalizedConversion, PullWindow } from '../connectors/kit/types';
+import type { Db } from '../src/db/database';
+import { withPgTransaction, type PgTransaction } from '../src/db/pg-transaction';
+import type { Registrar } from '../src/pipeline/registrar';
+import type { RegistrationInput } from '../src/pipeline/types';
+import type { LoadedConnection } from '../src/connections/connection-store';
+import { countOutcomes, type PullStats } from './pull-stats';
+
+/** A normalized conversion as pipeline input; the raw API record is what the log keeps. */
+export function toRegistrationInput(conversion: NormalizedConversion): RegistrationInput {
+  const fields: Record<string, string> = { txid: conversion.txid, status: conversion.status, timestamp: conversion.occurred_at.toISOString() };
+  if (conversion.click_id !== null) fields.click_id = conversion.click_id;
+  if (conversion.payout !== null) fields.payout = conversion.payout;
+  if (conversion.currency !== null) fields.payout_currency = conversion.currency;
+  if (conversion.type !== null) fields.ct = conversion.type;
+  return { fields, request: conversion.raw };
+}
+
+/** Called in the transaction of every stored page; `last` marks the chunk's final page. */
+export type OnPageStored = (transaction: PgTransaction, page: PullStats, last: boolean) => Promise<void>;
+
+/**
+ * Pulls one window chunk through the pipeline. Each page is registered in its own transaction
+ * as soon as it arrives; the next page is fetched first so that the last one is known, and its
+ * transaction also records the chunk as stored (checkpoint or backfill chunk). Pages are not
+ * time-ordered, so only a completely stored chunk may move a checkpoint. An empty chunk is
+ * recorded in a transaction of its own.
+ */
+export async function pullChunk(
+  deps: { db: Db; registrar: Registrar },
+  connection: LoadedConnection,
+  context: ConnectorContext<Record<string, unknown>>,
+  chunk: PullWindow,
+  onPageStored: OnPageStored,
+): Promise<PullStats> {
+  const { row } = connection;
+  const options = {
+    source: 'api' as const,
+    connectionId: row.id,
+    networkId: row.network_id,
+    offerId: row.offer_id,
+    defaultType: row.conversion_type,
+    // Re-pulling the lookback re-reads every record; only changes and rejections go to the log.
+    logUnchanged: false,
+  };
+  const total: PullStats = { fetched: 0, inserted: 0, updated: 0, unchanged: 0, unmatched: 0, rejected: 0 };
+  const pages = connection.connector.pull(context, chunk)[Symbol.asyncIterator]();
+  let current = await pages.next();
+  if (current.done) {
+    await withPgTransaction(deps.db, (transaction) => onPageStored(transaction, countOutcomes([]), true));
+    return total;
+  }
+  for (;;) {
+    const next = await pages.next();
+    const last = next.done === true;
+    const inputs = current.value.map(toRegistrationInput);
+    const stats = await withPgTransaction(deps.db, async (transaction) => {
+      const outcomes = inputs.length > 0 ? await deps.registrar.register(inputs, { ...options, transaction }) : [];
+      const page = countOutcomes(outcomes);
+      await onPageStored(transaction, page, last);
+      return page;
+    });
+    for (const key of Object.keys(total) as (keyof PullStats)[]) total[key] += stats[key];
+    if (last) return total;
+    current = next;
+  }
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { loadConnection, markConnectionHealth, type LoadedConnection } from '../src/connections/connection-store';
+import type { PreparedStatement } from '../src/db/pg-transaction';
+import { queryRows } from '../src/db/query';
+import { classifyFailure } from './failures';
+import { connectorContextFor, type JobDeps } from './job-deps';
+import { pullChunk } from './pull-chunk';
+import { addStats, emptyStats, type PullStats } from './pull-stats';
+import { pullWindow, splitWindow } from './windows';
+
+export type PullTrigger = 'schedule' | 'manual' | 'demo';
+
+/** Data of a pull job. Only the connection id: credentials never travel through Redis. */
+export interface PullJobData {
+  readonly connectionId: string;
+  readonly trigger: PullTrigger;
+}
+
+export type PullResult =
+  | { status: 'completed'; runId: string; window: { from: string; to: string }; stats: PullStats }
+  | { status: 'skipped'; reason: string };
+
+const ADVANCE_CHECKPOINT: PreparedStatement = {
+  name: 'tally_advance_checkpoint_v1',
+  text: `INSERT INTO sync_checkpoints (connection_id, stream, stored_until) VALUES ($1, 'conversions', $2)
+         ON CONFLICT (connection_id, stream) DO UPDATE
+            SET stored_until = GREATEST(sync_checkpoints.stored_until, EXCLUDED.stored_until), updated_at = now()`,
+};
+
+const COUNT_RUN: PreparedStatement = {
+  name: 'tally_count_pull_run_v1',
+  text: `UPDATE pull_runs SET fetched = fetched + $2, inserted = inserted + $3, updated = updated + $4, unchanged = unchanged + $5,
+                             unmatched = unmatched + $6, rejected = rejected + $7 WHERE id = $1`,
+};
+
+/**
+ * A scheduled or manual pull of one connection: window = checkpoint − lookback … now, split into
+ * the connector's max window; pages go through the pipeline as they arrive; the checkpoint moves
+ * to a chunk's end in the transaction that stores the chunk's last page. One pull per connection
+ * runs at a time (a Redis lock); a second one is skipped.
+ */
+export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | undefined, signal: AbortSignal): Promise<PullResult> {
+  const lockKey = `${deps.queuePrefix}:pull-lock:${data.connectionId}`;
+  const token = randomUUID();
+  if ((await deps.redis.set(lockKey, token, 'PX', 15 * 60_000, 'NX')) !== 'OK') {
+    return { status: 'skipped', reason: 'another pull of this connection is running' };
+  }
+  let connection: LoadedConnection | undefined;
+  let runId: string | undefined;
+  try {
+    try {
+      connection = await loadConnection(deps.db, deps.secretKey, data.connectionId);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'connection_not_found') return { status: 'skipped', reason: 'the connection no longer exists' };
+      throw error;
+    }
+    if (!connection.row.enabled && data.trigger === 'schedule') return { status: 'skipped', reason: 'the connection is disabled' };
+    const now = deps.now?.() ?? new Date();
+    const [checkpoint] = await queryRows<{ stored_until: Date }>(deps.db, "SELECT stored_until FROM sync_checkpoints WHERE connection_id = ? AND stream = 'conversions'", [connection.row.id]);
+    const lookbackDays = connection.row.lookback_days ?? connection.connector.defaultLookbackDays;
+    const window = pullWindow(checkpoint?.stored_until ?? null, lookbackDays, now);
+    const [run] = await queryRows<{ id: string }>(
+      deps.db,
+      'INSERT INTO pull_runs (connection_id, trigger, job_id, window_from, window_to) VALUES (?, ?, ?, ?, ?) RETURNING id::text AS id',
+      [connection.row.id, data.trigger, jobId ?? null, window.from, window.to],
+    );
+    runId = (run as { id: string }).id;
+    const context = connectorContextFor(deps, connection, signal);
+    const stats = emptyStats();
+    for (const chunk of splitWindow(window, connection.connector.maxWindowDays)) {
+      const chunkStats = await pullChunk(deps, connection, context, chunk, async (transaction, page, last) => {
+        await transaction.query(COUNT_RUN, [runId, page.fetched, page.inserted, page.updated, page.unchanged, page.unmatched, page.rejected]);
+        if (last) await transaction.query(ADVANCE_CHECKPOINT, [connection?.row.id, chunk.to.toISOString()]);
+      });
+      addStats(stats, chunkStats);
+      deps.metrics?.pulledRecords.inc({ connector: connection.connector.id, result: 'fetched' }, chunkStats.fetched);
+    }
+    await queryRows(deps.db, "UPDATE pull_runs SET status = 'completed', finished_at = now() WHERE id = ?", [runId]);
+    await markConnectionHealth(deps.db, connection.row.id, { healthy: true });
+    deps.logger.info({ connection: connection.row.id, ...stats }, 'pull completed');
+    return { status: 'completed', runId, window: { from: window.from.toISOString(), to: window.to.toISOString() }, stats };
+  } catch (error) {
+    await recordFailure(deps, data.connectionId, runId, error);
+    throw error;
+  } finally {
+    // Release only our own lock (compare-and-delete).
+    await deps.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end", 1, lockKey, token);
+  }
+}
+
+/** Records a failed pull on its run and, for permanent failures, on the connection's health. */
+export async function recordFailure(deps: JobDeps, connectionId: string, runId: string | undefined, error: unknown): Promise<void> {
+  const kind = classifyFailure(error);
+  const message = (error as Error).message ?? String(error);
+  if (runId) {
+    await queryRows(deps.db, 'UPDATE pull_runs SET status = ?, error = ?, finished_at = now() WHERE id = ?', [kind === 'rate_limited' ? 'rate_limited' : 'failed', message.slice(0, 2000), runId]);
+  }
+  if (kind === 'permanent') await markConnectionHealth(deps.db, connectionId, { healthy: false, error: message });
+  deps.logger.warn({ connection: connectionId, kind, err: message }, 'pull failed');
+}

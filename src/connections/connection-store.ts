@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { findConnector, connectors } from '../../connectors';
+import type { Connector } from '../../connectors/kit/types';
+import type { Db } from '../db/database';
+import { queryRows, type Runner } from '../db/query';
+import { InputError, NotFoundError } from '../util/errors';
+import { isUuid } from '../util/uuid';
+import { openSecrets, sealSecrets } from './secret-box';
+
+export interface ConnectionRow {
+  id: string;
+  connector: string;
+  name: string;
+  config: Record<string, unknown>;
+  secrets_encrypted: string;
+  every_minutes: number;
+  lookback_days: number | null;
+  network_id: string | null;
+  offer_id: string | null;
+  conversion_type: string | null;
+  enabled: boolean;
+  healthy: boolean;
+  last_error: string | null;
+  last_error_at: Date | null;
+  last_success_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A connection ready to pull: its row, its connector and its full, decrypted, validated config. */
+export interface LoadedConnection {
+  readonly row: ConnectionRow;
+  readonly connector: Connector<Record<string, unknown>>;
+  readonly config: Record<string, unknown>;
+}
+
+export interface ConnectionInput {
+  connector: string;
+  name: string;
+  config: Record<string, unknown>;
+  every_minutes?: number;
+  lookback_days?: number | null;
+  network_id?: string | null;
+  offer_id?: string | null;
+  conversion_type?: string | null;
+  enabled?: boolean;
+}
+
+export const REDACTED = '[redacted]';
+
+/** Validates a config against its connector's schema; the message names the field and the fix. */
+export function validateConfig(connector: Connector<Record<string, unknown>>, config: unknown): Record<string, unknown> {
+  const parsed = connector.configSchema.safeParse(config);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'config';
+    throw new InputError(`config.${field}: ${issue?.message ?? 'invalid'} (connector ${connector.id})`, 'invalid_config');
+  }
+  return parsed.data;
+}
+
+function connectorOrThrow(id: string): Connector<Record<string, unknown>> {
+  const connector = findConnector(id);
+  if (!connector) throw new InputError(`unknown connector "${id}"; available: ${Object.keys(connectors).join(', ')}`, 'unknown_connector');
+  return connector;
+}
+
+function split(connector: Connector<Record<string, unknown>>, config: Record<string, unknown>): { visible: Record<string, unknown>; secret: Record<string, unknown> } {
+  const visible: Record<string, unknown> = {};
+  const secret: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(config)) {
+    if (connector.secretFields.includes(name)) secret[name] = value;
+    else visible[name] = value;
+  }
+  return { visible, secret };
+}
+
+/** The connection as the API shows it: secrets replaced by "[redacted]", never the ciphertext. */
+export function connectionView(row: ConnectionRow) {
+  const connector = findConnector(row.connector);
+  const config: Record<string, unknown> = { ...row.config };
+  for (const name of connector?.secretFields ?? []) config[name] = REDACTED;
+  return {
+    id: row.id,
+    connector: row.connector,
+    name: row.name,
+    config,
+    every_minutes: row.every_minutes,
+    lookback_days: row.lookback_days ?? connector?.defaultLookbackDays ?? null,
+    network_id: row.network_id,
+    offer_id: row.offer_id,
+    conversion_type: row.conversion_type,
+    enabled: row.enabled,
+    healthy: row.healthy,
+    last_error: row.last_error,
+    last_error_at: row.last_error_at?.toISOString() ?? null,
+    last_success_at: row.last_success_at?.toISOString() ?? null,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+const SELECT = 'SELECT * FROM connections';
+
+/** Creates a connection; the secret part of its config is encrypted with `key`. */
+export async function createConnection(db: Db, key: Buffer, input: ConnectionInput): Promise<ConnectionRow> {
+  const connector = connectorOrThrow(input.connector);
+  const config = validateConfig(connector, input.config);
+  const { visible, secret } = split(connector, config);
+  const [row] = await queryRows<ConnectionRow>(
+    db,
+    `INSERT INTO connections (connector, name, config, secrets_encrypted, every_minutes, lookback_days, network_id, offer_id, conversion_type, enabled)
+     VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    [
+      connector.id, input.name, JSON.stringify(visible), sealSecrets(secret, key), input.every_minutes ?? 60, input.lookback_days ?? null,
+      input.network_id ?? null, input.offer_id ?? null, input.conversion_type ?? null, input.enabled ?? true,
+    ],
+  );
+  return row as ConnectionRow;
+}
+
+/** Changes a connection. `config` is merged over the stored one, so secrets need not be re-sent. */
+export async function updateConnection(db: Db, key: Buffer, id: string, changes: Partial<Omit<ConnectionInput, 'connector'>>): Promise<ConnectionRow> {
+  const current = await loadConnection(db, key, id, { validate: false });
+  let visible = current.row.config;
+  let sealed = current.row.secrets_encrypted;
+  if (changes.config) {
+    const merged = validateConfig(current.connector, { ...current.config, ...stripRedacted(changes.config) });
+    const parts = split(current.connector, merged);
+    visible = parts.visible;
+    sealed = sealSecrets(parts.secret, key);
+  }
+  const [row] = await queryRows<ConnectionRow>(
+    db,
+    `UPDATE connections SET name = ?, config = ?::jsonb, secrets_encrypted = ?, every_minutes = ?, lookback_days = ?, network_id = ?, offer_id = ?,
+            conversion_type = ?, enabled = ?, updated_at = now(), healthy = CASE WHEN ? THEN true ELSE healthy END,
+            last_error = CASE WHEN ? THEN NULL ELSE last_error END
+      WHERE id = ? RETURNING *`,
+    [
+      changes.name ?? current.row.name, JSON.stringify(visible), sealed, changes.every_minutes ?? current.row.every_minutes,
+      changes.lookback_days === undefined ? current.row.lookback_days : changes.lookback_days,
+      changes.network_id === undefined ? current.row.network_id : changes.network_id,
+      changes.offer_id === undefined ? current.row.offer_id : changes.offer_id,
+      changes.conversion_type === undefined ? current.row.conversion_type : changes.conversion_type,
+      changes.enabled ?? current.row.enabled, changes.config !== undefined, changes.config !== undefined, id,
+    ],
+  );
+  return row as ConnectionRow;
+}
+
+function stripRedacted(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== REDACTED));
+}
+
+export async function deleteConnection(db: Db, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  const rows = await queryRows(db, 'DELETE FROM connections WHERE id = ? RETURNING id', [id]);
+  return rows.length > 0;
+}
+
+export async function findConnectionRow(db: Runner, id: string): Promise<ConnectionRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await queryRows<ConnectionRow>(db, `${SELECT} WHERE id = ?`, [id]);
+  return row;
+}
+
+export async function listConnections(db: Runner, options: { enabledOnly?: boolean } = {}): Promise<ConnectionRow[]> {
+  return queryRows<ConnectionRow>(db, `${SELECT} ${options.enabledOnly ? 'WHERE enabled' : ''} ORDER BY created_at`);
+}
+
+/** Loads and decrypts a connection. With `validate` (default) a config that no longer fits its schema throws. */
+export async function loadConnection(db: Runner, key: Buffer, id: string, options: { validate?: boolean } = {}): Promise<LoadedConnection> {
+  const row = await findConnectionRow(db, id);
+  if (!row) throw new NotFoundError(`connection ${id} does not exist`, 'connection_not_found');
+  const connector = connectorOrThrow(row.connector);
+  const secret = openSecrets(row.secrets_encrypted, key) as Record<string, unknown>;
+  const raw = { ...row.config, ...secret };
+  const config = options.validate === false ? raw : validateConfig(connector, raw);
+  return { row, connector, config };
+}
+
+/** Records a failed or successful pull on the connection (healthy flag and message). */
+export async function markConnectionHealth(db: Runner, id: string, outcome: { healthy: true } | { healthy: false; error: string }): Promise<void> {
+  if (outcome.healthy) {
+    await queryRows(db, 'UPDATE connections SET healthy = true, last_error = NULL, last_success_at = now() WHERE id = ?', [id]);
+  } else {
+    await queryRows(db, 'UPDATE connections SET healthy = false, last_error = ?, last_error_at = now() WHERE id = ?', [outcome.error.slice(0, 2000), id]);
+  }
+}
+
+/** JSON Schema of a connector's config for the API; credentials are marked writeOnly. */
+export function connectorJsonSchema(connector: Connector<Record<string, unknown>>): Record<string, unknown> {
+  const schema = z.toJSONSchema(connector.configSchema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, Record<string, unknown>> };
+  for (const name of connector.secretFields) {
+    if (schema.properties?.[name]) schema.properties[name] = { ...schema.properties[name], writeOnly: true };
+  }
+  return schema as Record<string, unknown>;
+}

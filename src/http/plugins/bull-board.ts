@@ -1,0 +1,23 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance } from 'fastify';
+import type { Queues } from '../../../jobs/queues';
+import { requireAdmin } from './admin-auth';
+
+export const BULL_BOARD_PATH = '/admin/queues';
+
+/** Bull Board for the pull and backfill queues, behind the admin token (Bearer or Basic for browsers). */
+export async function registerBullBoard(app: FastifyInstance, queues: Queues, adminToken: string): Promise<void> {
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  createBullBoard({
+    queues: [new BullMQAdapter(queues.pull), new BullMQAdapter(queues.backfill)],
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Tally queues' } },
+  });
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', requireAdmin(adminToken, { basicRealm: 'Tally' }));
+    await scope.register(serverAdapter.registerPlugin() as Parameters<typeof scope.register>[0], { prefix: BULL_BOARD_PATH });
+  });
+}

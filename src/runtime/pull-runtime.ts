@@ -1,0 +1,63 @@
+import Redis from 'ioredis';
+import type { JobDeps } from '../../jobs/job-deps';
+import { PullService } from '../../jobs/pull-service';
+import { createQueues, type Queues } from '../../jobs/queues';
+import { startWorkers, type WorkerOptions, type WorkerRuntime } from '../../jobs/worker-runtime';
+import type { TallyConfig } from '../config/config';
+import type { Logger } from '../log/logger';
+import type { Metrics } from '../observability/metrics';
+import { Registrar } from '../pipeline/registrar';
+import { explainConnectionError } from '../util/connection-errors';
+import type { Services } from './services';
+
+export interface PullRuntime {
+  readonly redis: Redis;
+  readonly queues: Queues;
+  readonly service: PullService;
+  readonly deps: JobDeps;
+  workers?: WorkerRuntime;
+  startWorkers(options?: WorkerOptions): Promise<WorkerRuntime>;
+  close(): Promise<void>;
+}
+
+/** Connects to Redis (checking it answers) and sets up the queues and the pull service. */
+export async function openPullRuntime(config: TallyConfig, services: Services, logger: Logger, metrics?: Metrics): Promise<PullRuntime> {
+  // BullMQ workers need maxRetriesPerRequest: null (blocking commands must wait, not fail).
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  try {
+    await redis.connect();
+    const policy = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    if (policy[1] && policy[1] !== 'noeviction') logger.warn({ policy: policy[1] }, 'Redis maxmemory-policy should be noeviction for BullMQ: evicted job keys lose work');
+  } catch (error) {
+    redis.disconnect();
+    throw explainConnectionError(error, 'Redis', config.redisUrl);
+  }
+  const queues = createQueues(redis, config.queuePrefix);
+  const service = new PullService(services.db, queues, config.secretKey, logger);
+  const registrar = new Registrar(services.db, {
+    displayCurrency: config.displayCurrency,
+    defaultCurrency: config.defaultCurrency,
+    ...(metrics ? { onOutcomes: (source: string, outcomes: Parameters<Metrics['recordOutcomes']>[1]) => metrics.recordOutcomes(source, outcomes) } : {}),
+  });
+  const deps: JobDeps = { db: services.db, registrar, redis, secretKey: config.secretKey, queuePrefix: config.queuePrefix, logger, ...(metrics ? { metrics } : {}) };
+  const runtime: PullRuntime = {
+    redis,
+    queues,
+    service,
+    deps,
+    async startWorkers(options = {}) {
+      runtime.workers = await startWorkers(deps, service, redis, {
+        ...(process.env.TALLY_WORKER_LOCK_MS ? { lockDurationMs: Number(process.env.TALLY_WORKER_LOCK_MS), stalledIntervalMs: Number(process.env.TALLY_WORKER_LOCK_MS) / 2 } : {}),
+        ...options,
+      });
+      return runtime.workers;
+    },
+    async close() {
+      await runtime.workers?.close();
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+  return runtime;
+}
