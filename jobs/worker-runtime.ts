@@ -23,7 +23,12 @@ export interface WorkerOptions {
 export interface WorkerRuntime {
   readonly pullWorker: Worker<PullJobData, PullResult> | undefined;
   readonly backfillWorker: Worker<BackfillJobData> | undefined;
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs and waits for the active ones. With `force`, active jobs are aborted
+   * instead: they stop at their next request and are retried elsewhere (their stored pages and
+   * chunks stay stored).
+   */
+  close(force?: boolean): Promise<void>;
 }
 
 /** Turns a job error into BullMQ's policy: delay on rate limits, no retries when retrying cannot help. */
@@ -51,29 +56,39 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
     maxStalledCount: 5,
   };
   const wanted = new Set(options.queues ?? ['pull', 'backfill']);
+  const running = new Set<AbortController>();
+  const track = async <T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const controller = new AbortController();
+    running.add(controller);
+    try {
+      return await work(controller.signal);
+    } finally {
+      running.delete(controller);
+    }
+  };
   const pullWorker = !wanted.has('pull') ? undefined : new Worker<PullJobData, PullResult>(
     PULL_QUEUE,
-    async (job, token) => {
-      const controller = new AbortController();
-      try {
-        return await runPull(deps, job.data, job.id, controller.signal);
-      } catch (error) {
-        return applyPolicy(error, job, token);
-      }
-    },
+    (job, token) =>
+      track(async (signal) => {
+        try {
+          return await runPull(deps, job.data, job.id, signal);
+        } catch (error) {
+          return applyPolicy(error, job, token);
+        }
+      }),
     { ...common, concurrency: options.pullConcurrency ?? 4 },
   );
   const backfillWorker = !wanted.has('backfill') ? undefined : new Worker<BackfillJobData>(
     BACKFILL_QUEUE,
-    async (job, token) => {
-      const controller = new AbortController();
-      try {
-        const row = await runBackfill(deps, job.data, controller.signal, (done, total) => job.updateProgress({ done, total }));
-        return { status: row.status, chunks: row.chunks_done };
-      } catch (error) {
-        return applyPolicy(error, job, token);
-      }
-    },
+    (job, token) =>
+      track(async (signal) => {
+        try {
+          const row = await runBackfill(deps, job.data, signal, (done, total) => job.updateProgress({ done, total }));
+          return { status: row.status, chunks: row.chunks_done };
+        } catch (error) {
+          return applyPolicy(error, job, token);
+        }
+      }),
     { ...common, concurrency: options.backfillConcurrency ?? 2 },
   );
   const workers = [pullWorker, backfillWorker].filter((worker): worker is Worker => worker !== undefined);
@@ -85,8 +100,9 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
   return {
     pullWorker,
     backfillWorker,
-    async close() {
-      await Promise.all(workers.map((worker) => worker.close()));
+    async close(force = false) {
+      if (force) for (const controller of running) controller.abort(new Error('worker shutting down'));
+      await Promise.all(workers.map((worker) => worker.close(force)));
     },
   };
 }

@@ -78,7 +78,17 @@ function parseEverflowTime(value: unknown, endOfDay: boolean): number {
  * /v1/affiliates/reporting/conversions with page/page_size paging, GET /v1/affiliates, the
  * X-Eflow-API-Key header, `{"error": …}` bodies. Money is written as exact JSON number literals.
  */
-export async function startSandboxNetwork(data: SandboxData, options: { apiKey: string; host?: string; port?: number }): Promise<SandboxNetwork> {
+/** A canned answer the sandbox gives instead of the real one (fault injection in tests). */
+export interface SandboxFault {
+  readonly status: number;
+  readonly body: string;
+  readonly headers?: Record<string, string>;
+}
+
+export async function startSandboxNetwork(
+  data: SandboxData,
+  options: { apiKey: string; host?: string; port?: number; fault?: (request: { path: string; page: number }) => SandboxFault | undefined; delayMs?: number },
+): Promise<SandboxNetwork> {
   const requests = new Map<string, number>();
   const server: Server = createServer(async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://sandbox');
@@ -87,6 +97,12 @@ export async function startSandboxNetwork(data: SandboxData, options: { apiKey: 
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(body);
     };
+    const fault = options.fault?.({ path: url.pathname, page: Number(url.searchParams.get('page') ?? 1) });
+    if (fault) {
+      response.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+      return response.end(fault.body);
+    }
+    if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
     if (request.headers['x-eflow-api-key'] !== options.apiKey) return send(401, JSON.stringify({ error: 'Invalid API key' }));
     if (request.method === 'GET' && url.pathname === '/v1/affiliates') {
       return send(200, JSON.stringify({ network_affiliate_id: 7, name: 'Tally demo affiliate', account_status: 'active' }));
@@ -117,6 +133,10 @@ export async function startSandboxNetwork(data: SandboxData, options: { apiKey: 
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${address.port}`,
     requests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
