@@ -51,7 +51,7 @@ export class PullService {
   /** Queues a pull now; returns the job id. */
   async enqueuePull(connectionId: string, trigger: PullTrigger = 'manual'): Promise<string> {
     await loadConnection(this.db, this.secretKey, connectionId, { validate: false });
-    const job = await this.queues.pull.add('pull', { connectionId, trigger }, { jobId: `${trigger}:${connectionId}:${Date.now()}` });
+    const job = await this.queues.pull.add('pull', { connectionId, trigger }, { jobId: `${trigger}-${connectionId}-${Date.now()}` });
     return job.id as string;
   }
 
@@ -62,7 +62,7 @@ export class PullService {
     if (window.from >= window.to) throw new InputError(`"from" (${fromDay}) must not be after "to" (${toDay})`, 'invalid_range');
     if (window.from.getTime() > Date.now()) throw new InputError(`"from" (${fromDay}) is in the future`, 'invalid_range');
     const backfill = await createBackfill(this.db, { id: connectionId, maxWindowDays: connection.connector.maxWindowDays }, fromDay, toDay);
-    const job = await this.queues.backfill.add('backfill', { backfillId: backfill.id }, { jobId: `backfill:${backfill.id}` });
+    const job = await this.queues.backfill.add('backfill', { backfillId: backfill.id }, { jobId: `backfill-${backfill.id}` });
     await queryRows(this.db, 'UPDATE backfills SET job_id = ? WHERE id = ?', [job.id, backfill.id]);
     return { ...backfill, job_id: job.id ?? null };
   }
