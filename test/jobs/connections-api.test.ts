@@ -1,0 +1,118 @@
+import { schedulerId } from '../../jobs/queues';
+import { listData, startSandboxNetwork, type SandboxNetwork } from '../../src/demo/sandbox-network';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { auth, ADMIN_TOKEN, createTestApp, type TestApp } from '../support/app';
+import { createPullHarness, SANDBOX_KEY, SECRET_KEY, type PullHarness } from '../support/pulls';
+import { buildApp } from '../../src/http/app';
+
+let testDb: TestDatabase;
+let harness: PullHarness;
+let tally: TestApp;
+let sandbox: SandboxNetwork;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  harness = await createPullHarness(testDb);
+  // The app with queues: built with pulls so that Bull Board is mounted too.
+  const base = await createTestApp(testDb, { secretKey: SECRET_KEY });
+  await base.app.close();
+  const app = await buildApp({ ...base.ctx, pulls: harness.service });
+  await app.ready();
+  tally = { app, ctx: { ...base.ctx, pulls: harness.service } };
+  sandbox = await startSandboxNetwork(listData(() => []), { apiKey: SANDBOX_KEY });
+});
+
+afterAll(async () => {
+  await sandbox.close();
+  await tally.app.close();
+  await harness.close();
+  await testDb.drop();
+});
+
+const request = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
+  tally.app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload: payload as string }) });
+
+test('GET /api/v1/connectors lists every connector with its config as JSON Schema; credentials are writeOnly', async () => {
+  const response = await request('GET', '/api/v1/connectors');
+  const byId = Object.fromEntries(response.json().map((connector: { id: string }) => [connector.id, connector]));
+  expect(Object.keys(byId).sort()).toEqual(['clickbank', 'everflow', 'impact']);
+  expect(byId.everflow.config_schema.properties.api_key).toMatchObject({ type: 'string', writeOnly: true });
+  expect(byId.everflow.config_schema.properties.base_url).toBeDefined();
+  expect(byId.everflow.config_schema.required).toEqual(['api_key']);
+  expect(byId.impact.config_schema.properties.auth_token.writeOnly).toBe(true);
+  expect(byId.impact.config_schema.properties.click_id_field.enum).toEqual(['SubId1', 'SubId2', 'SubId3', 'SharedId']);
+  expect(byId.clickbank.documentation_url).toMatch(/^https:\/\//);
+});
+
+test('connections: secrets encrypted at rest and redacted in every answer; config validated with readable errors', async () => {
+  const created = await request('POST', '/api/v1/connections', { connector: 'everflow', name: 'EF main', config: { api_key: 'ef-super-secret', base_url: sandbox.url, click_id_field: 'sub2' }, every_minutes: 15, lookback_days: 30 });
+  expect(created.statusCode).toBe(201);
+  const connection = created.json();
+  expect(connection).toMatchObject({ connector: 'everflow', config: { api_key: '[redacted]', base_url: sandbox.url, click_id_field: 'sub2' }, every_minutes: 15, lookback_days: 30, enabled: true, healthy: true });
+  const stored = await testDb.db('connections').where({ id: connection.id }).first();
+  expect(JSON.stringify(stored)).not.toContain('ef-super-secret');
+  expect(JSON.stringify((await request('GET', '/api/v1/connections')).json())).not.toContain('ef-super-secret');
+  expect((await request('GET', `/api/v1/connections/${connection.id}`)).json().config.api_key).toBe('[redacted]');
+  // A scheduler exists for it at once.
+  expect(await harness.queues.pull.getJobScheduler(schedulerId(connection.id))).toMatchObject({ every: 15 * 60_000 });
+
+  // Changing settings keeps the secret without re-sending it ("[redacted]" round-trips harmlessly).
+  const patched = await request('PATCH', `/api/v1/connections/${connection.id}`, { config: { api_key: '[redacted]', click_id_field: 'sub1' }, every_minutes: 5 });
+  expect(patched.json()).toMatchObject({ config: { click_id_field: 'sub1', api_key: '[redacted]' }, every_minutes: 5 });
+  expect((await request('POST', `/api/v1/connections/${connection.id}/test`)).json()).toEqual({ ok: false, message: expect.stringMatching(/refused the credentials \(401/) });
+  await request('PATCH', `/api/v1/connections/${connection.id}`, { config: { api_key: SANDBOX_KEY } });
+  expect((await request('POST', `/api/v1/connections/${connection.id}/test`)).json()).toEqual({ ok: true, message: 'Everflow (affiliate API) accepted the credentials' });
+  expect(await harness.queues.pull.getJobScheduler(schedulerId(connection.id))).toMatchObject({ every: 5 * 60_000 });
+
+  const pulled = await request('POST', `/api/v1/connections/${connection.id}/pull`);
+  expect(pulled.statusCode).toBe(202);
+  expect(pulled.json().job_id).toMatch(new RegExp(`^manual-${connection.id}-\\d+$`));
+
+  await request('PATCH', `/api/v1/connections/${connection.id}`, { enabled: false });
+  expect(await harness.queues.pull.getJobScheduler(schedulerId(connection.id))).toBeUndefined();
+  await request('PATCH', `/api/v1/connections/${connection.id}`, { enabled: true });
+  expect(await harness.queues.pull.getJobScheduler(schedulerId(connection.id))).toBeDefined();
+  expect((await request('DELETE', `/api/v1/connections/${connection.id}`)).statusCode).toBe(204);
+  expect(await harness.queues.pull.getJobScheduler(schedulerId(connection.id))).toBeUndefined();
+  expect((await request('GET', `/api/v1/connections/${connection.id}`)).statusCode).toBe(404);
+});
+
+test.each([
+  [{ connector: 'everflow', name: 'x', config: {} }, 'config.api_key: api_key is required: the affiliate API key from the Everflow partner portal (connector everflow)'],
+  [{ connector: 'everflow', name: 'x', config: { api_key: 'k', click_id_field: 'sub9' } }, /^config\.click_id_field: .*\(connector everflow\)$/],
+  [{ connector: 'nope', name: 'x', config: {} }, 'unknown connector "nope"; available: everflow, impact, clickbank'],
+  [{ connector: 'everflow', name: 'x', config: { api_key: 'k' }, every_minutes: 0 }, /^body\.every_minutes: /],
+])('POST /api/v1/connections rejects %j', async (body, message) => {
+  const response = await request('POST', '/api/v1/connections', body);
+  expect(response.statusCode).toBe(400);
+  expect(response.json().error.message).toEqual(typeof message === 'string' ? message : expect.stringMatching(message));
+});
+
+test('scheduler reconciliation: one per enabled connection, idempotent, orphans removed', async () => {
+  const make = async (name: string) => (await request('POST', '/api/v1/connections', { connector: 'everflow', name, config: { api_key: SANDBOX_KEY, base_url: sandbox.url } })).json().id as string;
+  const a = await make('a');
+  const b = await make('b');
+  await harness.queues.pull.upsertJobScheduler(schedulerId('00000000-0000-4000-8000-00000000dead'), { every: 60_000 }, { name: 'pull', data: { connectionId: '00000000-0000-4000-8000-00000000dead', trigger: 'schedule' } });
+  const first = await harness.service.reconcileSchedulers();
+  expect(first.removed).toEqual([schedulerId('00000000-0000-4000-8000-00000000dead')]);
+  await harness.service.reconcileSchedulers();
+  await harness.service.reconcileSchedulers();
+  const ids = (await harness.queues.pull.getJobSchedulers(0, -1)).map((scheduler) => scheduler.key).sort();
+  expect(ids).toEqual(expect.arrayContaining([schedulerId(a), schedulerId(b)]));
+  expect(ids.filter((id) => id === schedulerId(a))).toHaveLength(1);
+  expect(ids).not.toContain(schedulerId('00000000-0000-4000-8000-00000000dead'));
+});
+
+test('Bull Board at /admin/queues needs the admin token, as bearer or as the Basic password', async () => {
+  const none = await tally.app.inject({ method: 'GET', url: '/admin/queues' });
+  expect(none.statusCode).toBe(401);
+  expect(none.headers['www-authenticate']).toBe('Basic realm="Tally"');
+  const basic = await tally.app.inject({ method: 'GET', url: '/admin/queues', headers: { authorization: `Basic ${Buffer.from(`anyone:${ADMIN_TOKEN}`).toString('base64')}` } });
+  expect(basic.statusCode).toBe(200);
+  expect(basic.body).toContain('<html');
+  const wrong = await tally.app.inject({ method: 'GET', url: '/admin/queues', headers: { authorization: `Basic ${Buffer.from('anyone:guess').toString('base64')}` } });
+  expect(wrong.statusCode).toBe(401);
+  const queues = await tally.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers: auth });
+  expect(queues.statusCode).toBe(200);
+  expect(queues.json().queues.map((queue: { name: string }) => queue.name).sort()).toEqual(['backfill', 'pull']);
+});
