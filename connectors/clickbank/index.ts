@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { defineConnector } from '../kit/define-connector';
+import { inWindow, parseResponse } from '../kit/response';
 import type { BodyError } from '../kit/errors';
 import type { HttpResponse } from '../kit/http-client';
 import type { PullWindow } from '../kit/types';
 import { mapClickBankOrder } from './map';
-import { clickBankOrderListSchema, parseClickBankResponse } from './schema';
+import { clickBankOrderListSchema } from './schema';
 
 const DEFAULT_BASE_URL = 'https://api.clickbank.com';
 const DAY_MS = 86_400_000;
@@ -52,7 +53,7 @@ export const clickbankConnector = defineConnector<ClickBankConfig>({
       // https://support.clickbank.com/en/articles/10535407-orders-api (GET /1.3/orders2/list):
       // 100 rows a page; request header `Page: n` for the next ones; 206 while more follow, 200 on the last.
       const response = await http.request({ url: 'rest/1.3/orders2/list', params, headers: page > 1 ? { Page: String(page) } : undefined });
-      const orders = parseClickBankResponse(clickBankOrderListSchema, response.data, 'orders2/list page')?.orderData ?? [];
+      const orders = parseResponse('ClickBank', clickBankOrderListSchema, response.data, 'orders2/list page')?.orderData ?? [];
       yield orders.flatMap(mapClickBankOrder).filter((c) => inWindow(c.occurred_at, window));
       if (response.status !== 206 || orders.length === 0) return;
     }
@@ -83,6 +84,3 @@ function utcDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
-function inWindow(at: Date, window: PullWindow): boolean {
-  return at >= window.from && at < window.to;
-}

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ConnectorResponseError } from '../kit/errors';
 
 /**
  * Shapes of ClickBank's `GET /rest/1.3/orders2/list` (https://support.clickbank.com/en/articles/10535407-orders-api),
@@ -45,9 +44,3 @@ export type ClickBankOrder = z.infer<typeof clickBankOrderSchema>;
 
 export const clickBankOrderListSchema = z.looseObject({ orderData: nillable(listOf(clickBankOrderSchema)) }).nullable();
 
-/** Validates a response body, or fails the call with a message an operator can act on. */
-export function parseClickBankResponse<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
-  const result = schema.safeParse(data);
-  if (!result.success) throw new ConnectorResponseError(`ClickBank ${what} has an unexpected shape:\n${z.prettifyError(result.error)}`);
-  return result.data;
-}

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { defineConnector } from '../kit/define-connector';
+import { inWindow, parseResponse } from '../kit/response';
 import type { BodyError } from '../kit/errors';
 import type { HttpResponse } from '../kit/http-client';
 import type { PullWindow } from '../kit/types';
 import { EVERFLOW_CLICK_ID_FIELDS, mapEverflowConversion } from './map';
-import { everflowConversionPageSchema, everflowErrorSchema, parseEverflowResponse } from './schema';
+import { everflowConversionPageSchema, everflowErrorSchema } from './schema';
 
 const DEFAULT_BASE_URL = 'https://api.eflow.team';
 /** The largest page Everflow serves ("typically 2000", https://developers.everflow.io/docs/user-guide/paging). */
@@ -60,7 +61,7 @@ export const everflowConnector = defineConnector<EverflowConfig>({
     for (let page = 1; ; page++) {
       // https://developers.everflow.io/docs/affiliate/reporting/affiliate_raw_conversions
       const response = await http.request({ method: 'POST', url: 'v1/affiliates/reporting/conversions', params: { page, page_size: EVERFLOW_PAGE_SIZE }, data: report });
-      const body = parseEverflowResponse(everflowConversionPageSchema, response.data, 'conversion report page');
+      const body = parseResponse('Everflow', everflowConversionPageSchema, response.data, 'conversion report page');
       const conversions = body.conversions ?? [];
       yield conversions.map((row) => mapEverflowConversion(row, config.click_id_field)).filter((c) => inWindow(c.occurred_at, window));
       seen += conversions.length;
@@ -92,6 +93,3 @@ function everflowDateTime(date: Date, round: (seconds: number) => number): strin
   return new Date(round(date.getTime() / 1000) * 1000).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-function inWindow(at: Date, window: PullWindow): boolean {
-  return at >= window.from && at < window.to;
-}

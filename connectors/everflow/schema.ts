@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ConnectorResponseError } from '../kit/errors';
 
 /**
  * Shapes of Everflow's affiliate conversion report, as documented at
@@ -46,9 +45,3 @@ export const everflowConversionPageSchema = z.looseObject({
 /** Error bodies are `{"error": "..."}` (https://developers-beta.everflow.io/user-guide/errors). */
 export const everflowErrorSchema = z.looseObject({ error: z.string() });
 
-/** Validates a response body, or fails the call with a message an operator can act on. */
-export function parseEverflowResponse<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
-  const result = schema.safeParse(data);
-  if (!result.success) throw new ConnectorResponseError(`Everflow ${what} has an unexpected shape:\n${z.prettifyError(result.error)}`);
-  return result.data;
-}

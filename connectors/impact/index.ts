@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { defineConnector } from '../kit/define-connector';
+import { inWindow, parseResponse } from '../kit/response';
 import { ConnectorConfigError, ConnectorResponseError, type BodyError } from '../kit/errors';
 import type { HttpRequest, HttpResponse } from '../kit/http-client';
 import type { PullWindow } from '../kit/types';
 import { IMPACT_CLICK_ID_FIELDS, mapImpactAction } from './map';
-import { impactActionsPageSchema, impactErrorSchema, parseImpactResponse } from './schema';
+import { impactActionsPageSchema, impactErrorSchema } from './schema';
 
 const DEFAULT_BASE_URL = 'https://api.impact.com';
 /** "A query's StartDate and EndDate cannot be more than 45 days apart" (Actions, since 5 Aug 2024). */
@@ -59,7 +60,7 @@ export const impactConnector = defineConnector<ImpactConfig>({
     };
     while (request) {
       const response: HttpResponse = await http.request(request);
-      const body = parseImpactResponse(impactActionsPageSchema, response.data, 'Actions page');
+      const body = parseResponse('impact.com', impactActionsPageSchema, response.data, 'Actions page');
       yield body.Actions.map((action) => mapImpactAction(action, config.click_id_field)).filter((c) => inWindow(c.occurred_at, window));
       const next = body['@nextpageuri'];
       // https://integrations.impact.com/impact-publisher/reference/pagination
@@ -76,7 +77,7 @@ export const impactConnector = defineConnector<ImpactConfig>({
       url: `Mediapartners/${encodeURIComponent(config.account_sid)}/Actions`,
       params: { ActionDateStart: impactDateTime(new Date(now - 60_000), Math.floor), ActionDateEnd: impactDateTime(new Date(now), Math.ceil) },
     });
-    parseImpactResponse(impactActionsPageSchema, response.data, 'Actions page');
+    parseResponse('impact.com', impactActionsPageSchema, response.data, 'Actions page');
   },
 });
 
@@ -109,6 +110,3 @@ function impactDateTime(date: Date, round: (seconds: number) => number): string 
   return new Date(round(date.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-function inWindow(at: Date, window: PullWindow): boolean {
-  return at >= window.from && at < window.to;
-}

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ConnectorResponseError } from '../kit/errors';
 
 /**
  * Shapes of impact.com's partner Actions list, as documented at
@@ -34,9 +33,3 @@ export const impactActionsPageSchema = z.looseObject({
 /** https://integrations.impact.com/partner-api-reference/readme/status-codes-and-errors */
 export const impactErrorSchema = z.looseObject({ Status: z.literal('ERROR'), Message: z.string().optional() });
 
-/** Validates a response body, or fails the call with a message an operator can act on. */
-export function parseImpactResponse<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
-  const result = schema.safeParse(data);
-  if (!result.success) throw new ConnectorResponseError(`impact.com ${what} has an unexpected shape:\n${z.prettifyError(result.error)}`);
-  return result.data;
-}
