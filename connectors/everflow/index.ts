@@ -3,7 +3,6 @@ import { defineConnector } from '../kit/define-connector';
 import { inWindow, parseResponse } from '../kit/response';
 import type { BodyError } from '../kit/errors';
 import type { HttpResponse } from '../kit/http-client';
-import type { PullWindow } from '../kit/types';
 import { EVERFLOW_CLICK_ID_FIELDS, mapEverflowConversion } from './map';
 import { everflowConversionPageSchema, everflowErrorSchema } from './schema';
 

@@ -3,7 +3,6 @@ import { defineConnector } from '../kit/define-connector';
 import { inWindow, parseResponse } from '../kit/response';
 import { ConnectorConfigError, ConnectorResponseError, type BodyError } from '../kit/errors';
 import type { HttpRequest, HttpResponse } from '../kit/http-client';
-import type { PullWindow } from '../kit/types';
 import { IMPACT_CLICK_ID_FIELDS, mapImpactAction } from './map';
 import { impactActionsPageSchema, impactErrorSchema } from './schema';
 
