@@ -202,9 +202,13 @@ export class HttpClient {
     }
   }
 
-  /** Pauses every process when an API says its window is used up (X-RateLimit-Remaining: 0). */
+  /**
+   * Pauses every process when an API says its window is used up: X-RateLimit-Remaining: 0, or a
+   * per-period variant such as impact.com's X-RateLimit-Remaining-hour.
+   */
   private async respectRateLimitHeaders(headers: Readonly<Record<string, string>>): Promise<void> {
-    if (headers['x-ratelimit-remaining'] !== '0') return;
+    const exhausted = Object.entries(headers).some(([name, value]) => name.startsWith('x-ratelimit-remaining') && value.trim() === '0');
+    if (!exhausted) return;
     const wait = retryAfterMs(headers) ?? this.options.defaultRateLimitWaitMs;
     if (wait !== undefined && wait > 0) await (this.options.rateLimiter ?? unlimited).pauseFor(wait);
   }
