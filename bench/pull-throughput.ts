@@ -6,26 +6,19 @@
  *
  *   npm run build && node dist/bench/pull-throughput.js [conversions=1000000]
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
 import { createConnection } from '../src/connections/connection-store';
 import { queryRows } from '../src/db/query';
 import { generatedData, startSandboxNetwork } from '../src/demo/sandbox-network';
-import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, table } from './support';
+import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, runTallyMeasured, table } from './support';
 
 const DB_NAME = 'tally_bench_pull';
-const REPO = join(__dirname, '..', '..');
 const SECRET_KEY = Buffer.alloc(32, 9);
 const CLICKS = 20_000;
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 1_000_000);
   const { db, url } = await freshBenchDatabase(DB_NAME);
-  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-pull-'));
   // 29 days of data, so the whole range is one 30-day chunk of the Everflow connector.
   const start = Math.floor(Date.UTC(2026, 8, 1) / 1000);
   const step = (29 * 86400) / total;
@@ -69,14 +62,9 @@ async function main(): Promise<void> {
 
     const from = new Date(start * 1000).toISOString().slice(0, 10);
     const to = new Date((start + 29 * 86400 - 1) * 1000).toISOString().slice(0, 10);
-    const timeFile = join(dir, 'time.txt');
-    const pullStarted = process.hrtime.bigint();
-    const { stdout } = await promisify(execFile)('/usr/bin/time', ['-o', timeFile, '-f', '%M', process.execPath, join(REPO, 'bin', 'tally.js'), 'backfill', '--connection', connection.id, '--from', from, '--to', to], {
-      env: { ...process.env, DATABASE_URL: url, SECRET_KEY: SECRET_KEY.toString('hex'), ADMIN_TOKEN: 'bench-admin-token-0123456789', QUEUE_PREFIX: `bench-pull-${process.pid}`, LOG_LEVEL: 'warn', TALLY_STATE_DIR: join(dir, 'state') },
-      maxBuffer: 64 * 1024 * 1024,
+    const { seconds: pullSeconds, peakMb, stdout } = await runTallyMeasured(['backfill', '--connection', connection.id, '--from', from, '--to', to], {
+      DATABASE_URL: url, SECRET_KEY: SECRET_KEY.toString('hex'), ADMIN_TOKEN: 'bench-admin-token-0123456789', QUEUE_PREFIX: `bench-pull-${process.pid}`,
     });
-    const pullSeconds = Number(process.hrtime.bigint() - pullStarted) / 1e9;
-    const peakMb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) / 1024;
     const [stored] = await queryRows<{ count: string }>(db, "SELECT count(*)::text AS count FROM conversions WHERE txid LIKE 'EF%'", []);
     if (Number(stored?.count) !== total) throw new Error(`expected ${total} pulled conversions, found ${stored?.count}\n${stdout}`);
 
@@ -92,7 +80,6 @@ async function main(): Promise<void> {
     console.log(`\n${stdout.trim().split('\n').pop()}`);
   } finally {
     await sandbox.close();
-    rmSync(dir, { recursive: true, force: true });
     await db.destroy();
     if (!process.env.BENCH_KEEP) await dropBenchDatabase(DB_NAME);
   }

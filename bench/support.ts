@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { createDb, type Db } from '../src/db/database';
 import { migrateLatest } from '../src/db/migrate';
@@ -41,4 +46,26 @@ export function table(rows: (string | number)[][]): string {
 export function machineLine(): string {
   const os = require('node:os') as typeof import('node:os');
   return `node ${process.version}, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
+}
+
+/**
+ * Runs the real CLI (`node bin/tally.js …`) under GNU time; resolves with its wall time, peak
+ * resident memory and stdout. Asynchronous, so a local API served by the bench process keeps
+ * answering while it runs.
+ */
+export async function runTallyMeasured(args: readonly string[], env: Record<string, string>): Promise<{ seconds: number; peakMb: number; stdout: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-time-'));
+  const timeFile = join(dir, 'time.txt');
+  try {
+    const started = process.hrtime.bigint();
+    const { stdout } = await promisify(execFile)('/usr/bin/time', ['-o', timeFile, '-f', '%M', process.execPath, join(__dirname, '..', '..', 'bin', 'tally.js'), ...args], {
+      env: { ...process.env, LOG_LEVEL: 'warn', TALLY_STATE_DIR: join(dir, 'state'), ...env },
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const peakKb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+    return { seconds, peakMb: peakKb / 1024, stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

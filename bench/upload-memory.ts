@@ -5,17 +5,15 @@
  *
  *   npm run build && node dist/bench/upload-memory.js [lines=1000000]
  */
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
 import { queryRows } from '../src/db/query';
-import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, table } from './support';
+import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, runTallyMeasured, table } from './support';
 
 const DB_NAME = 'tally_bench_upload';
-const REPO = join(__dirname, '..', '..');
 
 async function writeCsv(path: string, lines: number): Promise<void> {
   const out = createWriteStream(path);
@@ -47,17 +45,8 @@ async function main(): Promise<void> {
 
     const results: (string | number)[][] = [['run', 'lines', 'seconds', 'rows/s', 'peak RSS MB', 'summary']];
     for (const label of ['first upload', 'same file again']) {
-      const timeFile = join(dir, 'time.txt');
-      const started = process.hrtime.bigint();
-      const stdout = execFileSync('/usr/bin/time', ['-o', timeFile, '-f', '%e %M', process.execPath, join(REPO, 'bin', 'tally.js'), 'upload', file, '--errors-only'], {
-        env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' },
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 256 * 1024 * 1024,
-      });
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const [, maxRssKb] = readFileSync(timeFile, 'utf8').trim().split(' ');
-      results.push([label, fmt(lines), seconds.toFixed(1), fmt(lines / seconds), (Number(maxRssKb) / 1024).toFixed(0), stdout.trim().split('\n').pop() ?? '']);
+      const { seconds, peakMb, stdout } = await runTallyMeasured(['upload', file, '--errors-only'], { DATABASE_URL: url });
+      results.push([label, fmt(lines), seconds.toFixed(1), fmt(lines / seconds), peakMb.toFixed(0), stdout.trim().split('\n').pop() ?? '']);
     }
     const [{ count }] = (await queryRows<{ count: string }>(db, 'SELECT count(*)::text AS count FROM conversions')) as [{ count: string }];
     if (Number(count) !== lines) throw new Error(`expected ${lines} conversions after two uploads, found ${count}`);

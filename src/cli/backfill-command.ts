@@ -64,7 +64,8 @@ export async function runBackfillCommand(config: TallyConfig, options: { connect
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    await pulls.close();
+    // On Ctrl-C, abort the active job instead of waiting for it: it resumes on the next worker.
+    await pulls.close(interrupted);
     await services.close();
   }
 }

@@ -55,7 +55,7 @@ function line(columns: readonly string[], widths: readonly number[]): string {
 export async function runDemo(config: TallyConfig, write: (text: string) => void): Promise<void> {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'stderr');
   const metrics = new Metrics();
-  const services = await openServices(config, { poolMax: 20, applicationName: 'tally-demo' });
+  const services = await openServices(config, { poolMax: 20, applicationName: 'tally-demo', metrics });
   const pulls = await openPullRuntime(config, services, logger, metrics);
   await pulls.startWorkers();
   let http;

@@ -89,8 +89,9 @@ export function buildProgram(): Command {
       const config = loadConfig();
       await migrate(config.databaseUrl);
       const logger = createLogger(config.logLevel);
-      const services = await openServices(config, { poolMax: 10, applicationName: 'tally-worker' });
-      const pulls = await openPullRuntime(config, services, logger, new Metrics({ defaultMetrics: false }));
+      const metrics = new Metrics({ defaultMetrics: false });
+      const services = await openServices(config, { poolMax: 10, applicationName: 'tally-worker', metrics });
+      const pulls = await openPullRuntime(config, services, logger, metrics);
       await pulls.startWorkers({ pullConcurrency: options.concurrency });
       out(`tally worker running (queues under prefix "${config.queuePrefix}")\n`);
       await onShutdown(logger, async () => {
@@ -107,7 +108,7 @@ export function buildProgram(): Command {
       await migrate(config.databaseUrl);
       const logger = createLogger(config.logLevel);
       const metrics = new Metrics();
-      const services = await openServices(config, { poolMax: 20, applicationName: 'tally-start' });
+      const services = await openServices(config, { poolMax: 20, applicationName: 'tally-start', metrics });
       const pulls = await openPullRuntime(config, services, logger, metrics);
       await pulls.startWorkers();
       const http = await startHttp(config, logger, { services, pulls: pulls.service, metrics, redis: pulls.redis });

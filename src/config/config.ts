@@ -27,6 +27,10 @@ export interface TallyConfig {
   readonly trustProxy: boolean | string;
   readonly stateDir: string;
   readonly logLevel: string;
+  /** Group-commit batches committing at once, and how long a batch waits for company (ms). */
+  readonly intake: { readonly maxInFlight: number; readonly maxWaitMs: number };
+  /** How long a worker's job lock lasts; a killed worker's job is retried after it (ms). */
+  readonly workerLockMs: number;
 }
 
 const currency = (name: string) =>
@@ -73,6 +77,9 @@ const envSchema = z.object({
   PUBLIC_URL: url('PUBLIC_URL', ['http:', 'https:']).optional(),
   TRUST_PROXY: z.string().optional(),
   TALLY_STATE_DIR: z.string().default('.tally'),
+  TALLY_INTAKE_IN_FLIGHT: z.coerce.number().int().min(1, { message: 'TALLY_INTAKE_IN_FLIGHT must be an integer from 1 to 64' }).max(64, { message: 'TALLY_INTAKE_IN_FLIGHT must be an integer from 1 to 64' }).default(2),
+  TALLY_INTAKE_WAIT_MS: z.coerce.number().int().min(0, { message: 'TALLY_INTAKE_WAIT_MS must be an integer from 0 to 1000' }).max(1000, { message: 'TALLY_INTAKE_WAIT_MS must be an integer from 0 to 1000' }).default(2),
+  TALLY_WORKER_LOCK_MS: z.coerce.number().int().min(1000, { message: 'TALLY_WORKER_LOCK_MS must be an integer of at least 1000' }).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
   }).default('info'),
@@ -128,6 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TallyConfig {
     publicUrl: values.PUBLIC_URL,
     trustProxy: values.TRUST_PROXY === undefined || values.TRUST_PROXY === 'false' ? false : values.TRUST_PROXY === 'true' ? true : values.TRUST_PROXY,
     stateDir: values.TALLY_STATE_DIR,
+    intake: { maxInFlight: values.TALLY_INTAKE_IN_FLIGHT, maxWaitMs: values.TALLY_INTAKE_WAIT_MS },
+    workerLockMs: values.TALLY_WORKER_LOCK_MS,
     logLevel: values.LOG_LEVEL,
   };
 }

@@ -32,7 +32,6 @@ export const CLICK_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const TYPE_PATTERN = /^[a-z0-9_][a-z0-9_.-]{0,39}$/;
 const MAX_TXID_LENGTH = 255;
 const MAX_PARAM_LENGTH = 1000;
-export const PARAM_NAMES: readonly string[] = Array.from({ length: 20 }, (_, index) => `param${index + 1}`);
 const PARAM_NAME = /^param(?:[1-9]|1\d|20)$/;
 
 const STATUS_ALIASES: Readonly<Record<string, ConversionStatus>> = {

@@ -3,11 +3,10 @@ import Redis from 'ioredis';
 import type { TallyConfig } from '../config/config';
 import { buildApp, type BuildAppOptions } from '../http/app';
 import type { AppContext } from '../http/context';
-import { listen, stopServer } from '../http/server';
+import { stopServer } from '../http/server';
 import { GroupCommitIntake } from '../intake/group-commit-intake';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../observability/metrics';
-import { Registrar } from '../pipeline/registrar';
 import { openServices, type Services } from './services';
 import type { PullService } from '../../jobs/pull-service';
 
@@ -29,23 +28,15 @@ export async function startHttp(
   options: BuildAppOptions & { services?: Services; redis?: Redis; pulls?: PullService; metrics?: Metrics } = {},
 ): Promise<HttpRuntime> {
   const metrics = options.metrics ?? new Metrics();
-  const services = options.services ?? (await openServices(config, { poolMax: 20, applicationName: 'tally-serve' }));
-  const registrar = new Registrar(services.db, {
-    displayCurrency: config.displayCurrency,
-    defaultCurrency: config.defaultCurrency,
-    onOutcomes: (source, outcomes) => metrics.recordOutcomes(source, outcomes),
-  });
-  const intake = new GroupCommitIntake(
-    registrar,
-    { maxInFlight: Number(process.env.TALLY_INTAKE_IN_FLIGHT ?? 2), maxWaitMs: Number(process.env.TALLY_INTAKE_WAIT_MS ?? 2) },
-    (size) => metrics.intakeBatchSize.observe(size),
-  );
+  const services = options.services ?? (await openServices(config, { poolMax: 20, applicationName: 'tally-serve', metrics }));
+  const { registrar } = services;
+  const intake = new GroupCommitIntake(registrar, config.intake, (size) => metrics.intakeBatchSize.observe(size));
   const redis = options.redis ?? new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   if (!options.redis) await redis.connect().catch((error: Error) => logger.warn({ err: error.message }, 'redis not reachable; /readyz will say so'));
   const ctx: AppContext = { config, db: services.db, registrar, intake, metrics, logger, redis, ...(options.pulls ? { pulls: options.pulls } : {}) };
   const app = await buildApp(ctx, { trustProxy: config.trustProxy });
-  const address = await listen(app, config.host, config.port);
+  const address = await app.listen({ host: config.host, port: config.port });
   let stopping: Promise<void> | undefined;
   return {
     app,

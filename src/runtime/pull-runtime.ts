@@ -6,7 +6,6 @@ import { startWorkers, type WorkerOptions, type WorkerRuntime } from '../../jobs
 import type { TallyConfig } from '../config/config';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../observability/metrics';
-import { Registrar } from '../pipeline/registrar';
 import { explainConnectionError } from '../util/connection-errors';
 import type { Services } from './services';
 
@@ -17,11 +16,13 @@ export interface PullRuntime {
   readonly deps: JobDeps;
   workers?: WorkerRuntime;
   startWorkers(options?: WorkerOptions): Promise<WorkerRuntime>;
-  close(): Promise<void>;
+  /** Stops workers (with `force`, aborting active jobs: they resume on another worker), queues and Redis. */
+  close(force?: boolean): Promise<void>;
 }
 
 /** Connects to Redis (checking it answers) and sets up the queues and the pull service. */
 export async function openPullRuntime(config: TallyConfig, services: Services, logger: Logger, metrics?: Metrics): Promise<PullRuntime> {
+  // The pipeline (and its metrics) comes with the services; `metrics` here counts pulled records.
   // BullMQ workers need maxRetriesPerRequest: null (blocking commands must wait, not fail).
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
@@ -35,12 +36,7 @@ export async function openPullRuntime(config: TallyConfig, services: Services, l
   }
   const queues = createQueues(redis, config.queuePrefix);
   const service = new PullService(services.db, queues, config.secretKey, logger);
-  const registrar = new Registrar(services.db, {
-    displayCurrency: config.displayCurrency,
-    defaultCurrency: config.defaultCurrency,
-    ...(metrics ? { onOutcomes: (source: string, outcomes: Parameters<Metrics['recordOutcomes']>[1]) => metrics.recordOutcomes(source, outcomes) } : {}),
-  });
-  const deps: JobDeps = { db: services.db, registrar, redis, secretKey: config.secretKey, queuePrefix: config.queuePrefix, logger, ...(metrics ? { metrics } : {}) };
+  const deps: JobDeps = { db: services.db, registrar: services.registrar, redis, secretKey: config.secretKey, queuePrefix: config.queuePrefix, logger, ...(metrics ? { metrics } : {}) };
   const runtime: PullRuntime = {
     redis,
     queues,
@@ -48,13 +44,14 @@ export async function openPullRuntime(config: TallyConfig, services: Services, l
     deps,
     async startWorkers(options = {}) {
       runtime.workers = await startWorkers(deps, service, redis, {
-        ...(process.env.TALLY_WORKER_LOCK_MS ? { lockDurationMs: Number(process.env.TALLY_WORKER_LOCK_MS), stalledIntervalMs: Number(process.env.TALLY_WORKER_LOCK_MS) / 2 } : {}),
+        lockDurationMs: config.workerLockMs,
+        stalledIntervalMs: config.workerLockMs / 2,
         ...options,
       });
       return runtime.workers;
     },
-    async close() {
-      await runtime.workers?.close();
+    async close(force = false) {
+      await runtime.workers?.close(force);
       await queues.close();
       redis.disconnect();
     },

@@ -1,5 +1,6 @@
 import type { TallyConfig } from '../config/config';
 import { createDb, type Db } from '../db/database';
+import type { Metrics } from '../observability/metrics';
 import { Registrar } from '../pipeline/registrar';
 import { explainConnectionError } from '../util/connection-errors';
 
@@ -12,15 +13,21 @@ export interface Services {
 }
 
 /** Opens the database (checking that it answers) and builds the pipeline. */
-export async function openServices(config: TallyConfig, options: { poolMax?: number; applicationName?: string } = {}): Promise<Services> {
-  const db = createDb(config.databaseUrl, options);
+export async function openServices(config: TallyConfig, options: { poolMax?: number; applicationName?: string; metrics?: Metrics } = {}): Promise<Services> {
+  const db = createDb(config.databaseUrl, { ...(options.poolMax ? { poolMax: options.poolMax } : {}), ...(options.applicationName ? { applicationName: options.applicationName } : {}) });
   try {
     await db.raw('SELECT 1');
   } catch (error) {
     await db.destroy();
     throw explainConnectionError(error, 'Postgres', config.databaseUrl);
   }
-  const registrar = new Registrar(db, { displayCurrency: config.displayCurrency, defaultCurrency: config.defaultCurrency });
+  // One pipeline per process: every route and job shares it (and its cache of known types).
+  const { metrics } = options;
+  const registrar = new Registrar(db, {
+    displayCurrency: config.displayCurrency,
+    defaultCurrency: config.defaultCurrency,
+    ...(metrics ? { onOutcomes: (source, outcomes) => metrics.recordOutcomes(source, outcomes) } : {}),
+  });
   return {
     config,
     db,

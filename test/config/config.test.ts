@@ -17,6 +17,8 @@ test('defaults follow the design', () => {
     displayCurrency: 'USD',
     defaultCurrency: 'USD',
     postbackToken: undefined,
+    intake: { maxInFlight: 2, maxWaitMs: 2 },
+    workerLockMs: 60_000,
   });
   expect(config.secretKey).toHaveLength(32);
   expect(config.adminTokenGenerated).toBe(true);
@@ -40,6 +42,8 @@ test.each([
   [{ QUEUE_PREFIX: 'a b' }, 'Invalid QUEUE_PREFIX: QUEUE_PREFIX must be 1-64 characters of letters, digits, "_", "." or "-" (got "a b")'],
   [{ ADMIN_TOKEN: 'short' }, 'Invalid ADMIN_TOKEN: ADMIN_TOKEN must be at least 16 characters (generate one with `openssl rand -hex 24`)'],
   [{ SECRET_KEY: 'abc' }, 'Invalid SECRET_KEY: expected 32 bytes as 64 hex characters or base64 (`openssl rand -hex 32`)'],
+  [{ TALLY_INTAKE_IN_FLIGHT: '0' }, 'Invalid TALLY_INTAKE_IN_FLIGHT: TALLY_INTAKE_IN_FLIGHT must be an integer from 1 to 64 (got "0")'],
+  [{ TALLY_WORKER_LOCK_MS: '10' }, 'Invalid TALLY_WORKER_LOCK_MS: TALLY_WORKER_LOCK_MS must be an integer of at least 1000 (got "10")'],
 ])('a wrong value stops with one line naming the variable: %j', (env, message) => {
   expect(() => loadConfig({ TALLY_STATE_DIR: stateDir(), ...env })).toThrow(new ConfigError(message));
 });

@@ -28,6 +28,8 @@ export function testConfig(overrides: Partial<TallyConfig> = {}): TallyConfig {
     trustProxy: false,
     stateDir: '/tmp/tally-test-state',
     logLevel: 'silent',
+    intake: { maxInFlight: 2, maxWaitMs: 2 },
+    workerLockMs: 60_000,
     ...overrides,
   };
 }
