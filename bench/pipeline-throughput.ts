@@ -6,7 +6,7 @@
  *   npm run build && node dist/bench/pipeline-throughput.js [batches=20] [batchSize=10000]
  */
 import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
-import { queryRows } from '../src/db/query';
+import { query } from '../src/db/sql';
 import { Registrar } from '../src/pipeline/registrar';
 import type { RegistrationInput } from '../src/pipeline/types';
 import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, table } from './support';
@@ -39,12 +39,10 @@ async function main(): Promise<void> {
     const occurredAt = new Date(Date.now() - 3_600_000);
 
     const rawUpsert = async (ids: string[]): Promise<void> => {
-      await queryRows(
-        db,
-        `INSERT INTO conversions (click_id, type, txid, dedup_key, status, payout, currency, display_payout, display_currency, fx_rate,
+      await query(db, `INSERT INTO conversions (click_id, type, txid, dedup_key, status, payout, currency, display_payout, display_currency, fx_rate,
                                   occurred_at, visit_at, source, campaign_id, offer_id, network_id)
-         SELECT c, 'sale', t, 'tx:' || t, 'approved', p, 'USD', p, 'USD', 1, ?::timestamptz, ?::timestamptz, 'api', ?::uuid, ?::uuid, ?::uuid
-           FROM unnest(?::text[], ?::text[], ?::numeric[]) AS u(c, t, p)
+         SELECT c, 'sale', t, 'tx:' || t, 'approved', p, 'USD', p, 'USD', 1, $1::timestamptz, $2::timestamptz, 'api', $3::uuid, $4::uuid, $5::uuid
+           FROM unnest($6::text[], $7::text[], $8::numeric[]) AS u(c, t, p)
          ON CONFLICT (click_id, type, dedup_key) DO UPDATE SET status = EXCLUDED.status, payout = EXCLUDED.payout
           WHERE (conversions.status, conversions.payout) IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.payout)`,
         [occurredAt, visitedAt, campaign.id, offer.id, network.id, ids, ids.map((id) => `T-${id}`), ids.map((_, index) => `${index % 100}.25`)],
@@ -54,20 +52,16 @@ async function main(): Promise<void> {
     // insert of one log row per conversion, in one transaction, with no lookup or logic at all.
     const rawWithLog = async (ids: string[]): Promise<void> => {
       await db.transaction(async (trx) => {
-        await queryRows(
-          trx,
-          `INSERT INTO conversions (click_id, type, txid, dedup_key, status, payout, currency, display_payout, display_currency, fx_rate,
+        await query(trx, `INSERT INTO conversions (click_id, type, txid, dedup_key, status, payout, currency, display_payout, display_currency, fx_rate,
                                     occurred_at, visit_at, source, campaign_id, offer_id, network_id)
-           SELECT c, 'sale', t, 'tx:' || t, 'approved', p, 'USD', p, 'USD', 1, ?::timestamptz, ?::timestamptz, 'api', ?::uuid, ?::uuid, ?::uuid
-             FROM unnest(?::text[], ?::text[], ?::numeric[]) AS u(c, t, p)
+           SELECT c, 'sale', t, 'tx:' || t, 'approved', p, 'USD', p, 'USD', 1, $1::timestamptz, $2::timestamptz, 'api', $3::uuid, $4::uuid, $5::uuid
+             FROM unnest($6::text[], $7::text[], $8::numeric[]) AS u(c, t, p)
            ON CONFLICT (click_id, type, dedup_key) DO NOTHING`,
           [occurredAt, visitedAt, campaign.id, offer.id, network.id, ids, ids.map((id) => `T-${id}`), ids.map((_, index) => `${index % 100}.25`)],
         );
-        await queryRows(
-          trx,
-          `INSERT INTO registration_log (source, outcome, click_id, txid, type, conversion_id, request)
+        await query(trx, `INSERT INTO registration_log (source, outcome, click_id, txid, type, conversion_id, request)
            SELECT 'api', 'accepted', c, t, 'sale', 1, jsonb_build_object('click_id', c, 'txid', t, 'payout', p, 'ct', 'sale')
-             FROM unnest(?::text[], ?::text[], ?::text[]) AS u(c, t, p)`,
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS u(c, t, p)`,
           [ids, ids.map((id) => `T-${id}`), ids.map((_, index) => `${index % 100}.25`)],
         );
       });
@@ -99,7 +93,7 @@ async function main(): Promise<void> {
     }
     const rows = batches * batchSize;
     const rate = (seconds: number): number => rows / seconds;
-    const [{ count }] = (await queryRows<{ count: string }>(db, 'SELECT count(*)::text AS count FROM conversions')) as [{ count: string }];
+    const [{ count }] = (await query<{ count: string }>(db, 'SELECT count(*)::text AS count FROM conversions')) as [{ count: string }];
     if (Number(count) !== rows * 3) throw new Error(`expected ${rows * 3} conversions, found ${count}`);
 
     console.log(`pipeline throughput — ${machineLine()}`);

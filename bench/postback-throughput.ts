@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
-import { queryRows } from '../src/db/query';
+import { query } from '../src/db/sql';
 import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, table } from './support';
 
 const DB_NAME = 'tally_bench_postback';
@@ -102,9 +102,7 @@ async function main(): Promise<void> {
     const fixed = await load(tally.url, { seconds: fixedSeconds, connections: 64, rate, clicks, prefix: 'fixed' });
 
     const acknowledged = [...tallySaturation.acknowledged, ...fixed.acknowledged];
-    const [stored] = await queryRows<{ rows: string; distinct_txids: string }>(
-      db,
-      `SELECT count(*)::text AS rows, count(DISTINCT txid)::text AS distinct_txids FROM conversions WHERE txid = ANY (?::text[])`,
+    const [stored] = await query<{ rows: string; distinct_txids: string }>(db, `SELECT count(*)::text AS rows, count(DISTINCT txid)::text AS distinct_txids FROM conversions WHERE txid = ANY ($1::text[])`,
       [acknowledged],
     );
     const missing = acknowledged.length - Number(stored?.distinct_txids ?? 0);

@@ -8,7 +8,7 @@
  */
 import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
 import { createConnection } from '../src/connections/connection-store';
-import { queryRows } from '../src/db/query';
+import { query } from '../src/db/sql';
 import { generatedData, startSandboxNetwork } from '../src/demo/sandbox-network';
 import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, runTallyMeasured, table } from './support';
 
@@ -44,12 +44,10 @@ async function main(): Promise<void> {
     const rawStarted = process.hrtime.bigint();
     for (let first = 0; first < total; first += 10_000) {
       const rows = Array.from({ length: Math.min(10_000, total - first) }, (_, offset) => record('RAW', first + offset));
-      await queryRows(
-        db,
-        `INSERT INTO conversions (click_id, type, txid, dedup_key, status, payout, currency, display_payout, display_currency, fx_rate,
+      await query(db, `INSERT INTO conversions (click_id, type, txid, dedup_key, status, payout, currency, display_payout, display_currency, fx_rate,
                                   occurred_at, visit_at, source, campaign_id, offer_id, network_id, connection_id)
-         SELECT c, 'conversion', t, 'tx:' || t, s, p, 'USD', p, 'USD', 1, to_timestamp(o), ?::timestamptz, 'api', ?::uuid, ?::uuid, ?::uuid, ?::uuid
-           FROM unnest(?::text[], ?::text[], ?::text[], ?::numeric[], ?::bigint[]) AS u(c, t, s, p, o)
+         SELECT c, 'conversion', t, 'tx:' || t, s, p, 'USD', p, 'USD', 1, to_timestamp(o), $1::timestamptz, 'api', $2::uuid, $3::uuid, $4::uuid, $5::uuid
+           FROM unnest($6::text[], $7::text[], $8::text[], $9::numeric[], $10::bigint[]) AS u(c, t, s, p, o)
          ON CONFLICT (click_id, type, dedup_key) DO UPDATE SET status = EXCLUDED.status, payout = EXCLUDED.payout
           WHERE (conversions.status, conversions.payout) IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.payout)`,
         [
@@ -65,7 +63,7 @@ async function main(): Promise<void> {
     const { seconds: pullSeconds, peakMb, stdout } = await runTallyMeasured(['backfill', '--connection', connection.id, '--from', from, '--to', to], {
       DATABASE_URL: url, SECRET_KEY: SECRET_KEY.toString('hex'), ADMIN_TOKEN: 'bench-admin-token-0123456789', QUEUE_PREFIX: `bench-pull-${process.pid}`,
     });
-    const [stored] = await queryRows<{ count: string }>(db, "SELECT count(*)::text AS count FROM conversions WHERE txid LIKE 'EF%'", []);
+    const [stored] = await query<{ count: string }>(db, "SELECT count(*)::text AS count FROM conversions WHERE txid LIKE 'EF%'", []);
     if (Number(stored?.count) !== total) throw new Error(`expected ${total} pulled conversions, found ${stored?.count}\n${stdout}`);
 
     console.log(`pull throughput — ${machineLine()}`);

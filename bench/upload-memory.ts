@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
-import { queryRows } from '../src/db/query';
+import { query } from '../src/db/sql';
 import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, runTallyMeasured, table } from './support';
 
 const DB_NAME = 'tally_bench_upload';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       const { seconds, peakMb, stdout } = await runTallyMeasured(['upload', file, '--errors-only'], { DATABASE_URL: url });
       results.push([label, fmt(lines), seconds.toFixed(1), fmt(lines / seconds), peakMb.toFixed(0), stdout.trim().split('\n').pop() ?? '']);
     }
-    const [{ count }] = (await queryRows<{ count: string }>(db, 'SELECT count(*)::text AS count FROM conversions')) as [{ count: string }];
+    const [{ count }] = (await query<{ count: string }>(db, 'SELECT count(*)::text AS count FROM conversions')) as [{ count: string }];
     if (Number(count) !== lines) throw new Error(`expected ${lines} conversions after two uploads, found ${count}`);
 
     console.log(`upload memory — ${machineLine()}`);

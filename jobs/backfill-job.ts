@@ -1,6 +1,6 @@
 import { loadConnection } from '../src/connections/connection-store';
-import type { PreparedStatement } from '../src/db/pg-transaction';
-import { queryRows, type Runner } from '../src/db/query';
+import type { PreparedStatement } from '../src/db/sql';
+import { query, type Queryable } from '../src/db/sql';
 import { connectorContextFor, type JobDeps } from './job-deps';
 import { pullChunk } from './pull-chunk';
 import { recordFailure } from './pull-job';
@@ -45,16 +45,14 @@ const CHUNK_DONE: PreparedStatement = {
 };
 
 /** Creates a backfill over the UTC days from..to (inclusive) with one chunk per max window. */
-export async function createBackfill(db: Runner, connection: { id: string; maxWindowDays: number }, fromDay: string, toDay: string): Promise<BackfillRow> {
+export async function createBackfill(db: Queryable, connection: { id: string; maxWindowDays: number }, fromDay: string, toDay: string): Promise<BackfillRow> {
   const chunks = splitWindow(backfillWindow(fromDay, toDay), connection.maxWindowDays);
-  const [row] = await queryRows<BackfillRow>(
-    db,
-    `WITH created AS (
-       INSERT INTO backfills (connection_id, from_date, to_date, chunks_total) VALUES (?, ?, ?, ?) RETURNING *
+  const [row] = await query<BackfillRow>(db, `WITH created AS (
+       INSERT INTO backfills (connection_id, from_date, to_date, chunks_total) VALUES ($1, $2, $3, $4) RETURNING *
      ), chunks AS (
        INSERT INTO backfill_chunks (backfill_id, chunk_index, window_from, window_to)
        SELECT created.id, c.ord - 1, c.window_from, c.window_to
-         FROM created, unnest(?::timestamptz[], ?::timestamptz[]) WITH ORDINALITY AS c(window_from, window_to, ord)
+         FROM created, unnest($5::timestamptz[], $6::timestamptz[]) WITH ORDINALITY AS c(window_from, window_to, ord)
      )
      SELECT * FROM created`,
     [connection.id, fromDay, toDay, chunks.length, chunks.map((chunk) => chunk.from.toISOString()), chunks.map((chunk) => chunk.to.toISOString())],
@@ -62,9 +60,9 @@ export async function createBackfill(db: Runner, connection: { id: string; maxWi
   return row as BackfillRow;
 }
 
-export async function findBackfill(db: Runner, id: string): Promise<BackfillRow | undefined> {
+export async function findBackfill(db: Queryable, id: string): Promise<BackfillRow | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-  const [row] = await queryRows<BackfillRow>(db, 'SELECT * FROM backfills WHERE id = ?', [id]);
+  const [row] = await query<BackfillRow>(db, 'SELECT * FROM backfills WHERE id = $1', [id]);
   return row;
 }
 
@@ -78,13 +76,11 @@ export async function runBackfill(deps: JobDeps, data: BackfillJobData, signal: 
   const backfill = await findBackfill(deps.db, data.backfillId);
   if (!backfill) throw new Error(`backfill ${data.backfillId} does not exist`);
   if (backfill.status === 'cancelled' || backfill.status === 'completed') return backfill;
-  await queryRows(deps.db, "UPDATE backfills SET status = 'running', error = NULL, updated_at = now() WHERE id = ? AND status <> 'cancelled'", [backfill.id]);
+  await query(deps.db, "UPDATE backfills SET status = 'running', error = NULL, updated_at = now() WHERE id = $1 AND status <> 'cancelled'", [backfill.id]);
   try {
     const connection = await loadConnection(deps.db, deps.secretKey, backfill.connection_id);
     const context = connectorContextFor(deps, connection, signal);
-    const pending = await queryRows<{ chunk_index: number; window_from: Date; window_to: Date }>(
-      deps.db,
-      'SELECT chunk_index, window_from, window_to FROM backfill_chunks WHERE backfill_id = ? AND done_at IS NULL ORDER BY chunk_index',
+    const pending = await query<{ chunk_index: number; window_from: Date; window_to: Date }>(deps.db, 'SELECT chunk_index, window_from, window_to FROM backfill_chunks WHERE backfill_id = $1 AND done_at IS NULL ORDER BY chunk_index',
       [backfill.id],
     );
     let done = backfill.chunks_total - pending.length;
@@ -98,21 +94,19 @@ export async function runBackfill(deps: JobDeps, data: BackfillJobData, signal: 
       done += 1;
       await onProgress(done, backfill.chunks_total);
     }
-    await queryRows(
-      deps.db,
-      `UPDATE backfills SET status = CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'completed' END, finished_at = now(), updated_at = now() WHERE id = ?`,
+    await query(deps.db, `UPDATE backfills SET status = CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'completed' END, finished_at = now(), updated_at = now() WHERE id = $1`,
       [backfill.id],
     );
   } catch (error) {
-    await queryRows(deps.db, "UPDATE backfills SET status = 'failed', error = ?, updated_at = now() WHERE id = ? AND status <> 'cancelled'", [(error as Error).message.slice(0, 2000), backfill.id]);
+    await query(deps.db, "UPDATE backfills SET status = 'failed', error = $1, updated_at = now() WHERE id = $2 AND status <> 'cancelled'", [(error as Error).message.slice(0, 2000), backfill.id]);
     await recordFailure(deps, backfill.connection_id, undefined, error);
     throw error;
   }
   return (await findBackfill(deps.db, backfill.id)) as BackfillRow;
 }
 
-async function isCancelled(db: Runner, id: string): Promise<boolean> {
-  const [row] = await queryRows<{ status: string }>(db, 'SELECT status FROM backfills WHERE id = ?', [id]);
+async function isCancelled(db: Queryable, id: string): Promise<boolean> {
+  const [row] = await query<{ status: string }>(db, 'SELECT status FROM backfills WHERE id = $1', [id]);
   return row?.status === 'cancelled';
 }
 

@@ -1,6 +1,6 @@
 import type { ConnectorContext, NormalizedConversion, PullWindow } from '../connectors/kit/types';
 import type { Db } from '../src/db/database';
-import { withPgTransaction, type PgTransaction } from '../src/db/pg-transaction';
+import { transaction, type Transaction } from '../src/db/sql';
 import type { Registrar } from '../src/pipeline/registrar';
 import type { RegistrationInput } from '../src/pipeline/types';
 import type { LoadedConnection } from '../src/connections/connection-store';
@@ -17,7 +17,7 @@ export function toRegistrationInput(conversion: NormalizedConversion): Registrat
 }
 
 /** Called in the transaction of every stored page; `last` marks the chunk's final page. */
-export type OnPageStored = (transaction: PgTransaction, page: PullStats, last: boolean) => Promise<void>;
+export type OnPageStored = (transaction: Transaction, page: PullStats, last: boolean) => Promise<void>;
 
 /**
  * Pulls one window chunk through the pipeline. Each page is registered in its own transaction
@@ -47,14 +47,14 @@ export async function pullChunk(
   const pages = connection.connector.pull(context, chunk)[Symbol.asyncIterator]();
   let current = await pages.next();
   if (current.done) {
-    await withPgTransaction(deps.db, (transaction) => onPageStored(transaction, countOutcomes([]), true));
+    await transaction(deps.db, (transaction) => onPageStored(transaction, countOutcomes([]), true));
     return total;
   }
   for (;;) {
     const next = await pages.next();
     const last = next.done === true;
     const inputs = current.value.map(toRegistrationInput);
-    const stats = await withPgTransaction(deps.db, async (transaction) => {
+    const stats = await transaction(deps.db, async (transaction) => {
       const outcomes = inputs.length > 0 ? await deps.registrar.register(inputs, { ...options, transaction }) : [];
       const page = countOutcomes(outcomes);
       await onPageStored(transaction, page, last);

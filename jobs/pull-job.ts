@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadConnection, markConnectionHealth, type LoadedConnection } from '../src/connections/connection-store';
-import type { PreparedStatement } from '../src/db/pg-transaction';
-import { queryRows } from '../src/db/query';
+import type { PreparedStatement } from '../src/db/sql';
+import { query } from '../src/db/sql';
 import { classifyFailure } from './failures';
 import { connectorContextFor, type JobDeps } from './job-deps';
 import { pullChunk } from './pull-chunk';
@@ -56,12 +56,10 @@ export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | 
     }
     if (!connection.row.enabled && data.trigger === 'schedule') return { status: 'skipped', reason: 'the connection is disabled' };
     const now = deps.now?.() ?? new Date();
-    const [checkpoint] = await queryRows<{ stored_until: Date }>(deps.db, "SELECT stored_until FROM sync_checkpoints WHERE connection_id = ? AND stream = 'conversions'", [connection.row.id]);
+    const [checkpoint] = await query<{ stored_until: Date }>(deps.db, "SELECT stored_until FROM sync_checkpoints WHERE connection_id = $1 AND stream = 'conversions'", [connection.row.id]);
     const lookbackDays = connection.row.lookback_days ?? connection.connector.defaultLookbackDays;
     const window = pullWindow(checkpoint?.stored_until ?? null, lookbackDays, now);
-    const [run] = await queryRows<{ id: string }>(
-      deps.db,
-      'INSERT INTO pull_runs (connection_id, trigger, job_id, window_from, window_to) VALUES (?, ?, ?, ?, ?) RETURNING id::text AS id',
+    const [run] = await query<{ id: string }>(deps.db, 'INSERT INTO pull_runs (connection_id, trigger, job_id, window_from, window_to) VALUES ($1, $2, $3, $4, $5) RETURNING id::text AS id',
       [connection.row.id, data.trigger, jobId ?? null, window.from, window.to],
     );
     runId = (run as { id: string }).id;
@@ -75,7 +73,7 @@ export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | 
       addStats(stats, chunkStats);
       deps.metrics?.pulledRecords.inc({ connector: connection.connector.id, result: 'fetched' }, chunkStats.fetched);
     }
-    await queryRows(deps.db, "UPDATE pull_runs SET status = 'completed', finished_at = now() WHERE id = ?", [runId]);
+    await query(deps.db, "UPDATE pull_runs SET status = 'completed', finished_at = now() WHERE id = $1", [runId]);
     await markConnectionHealth(deps.db, connection.row.id, { healthy: true });
     deps.logger.info({ connection: connection.row.id, ...stats }, 'pull completed');
     return { status: 'completed', runId, window: { from: window.from.toISOString(), to: window.to.toISOString() }, stats };
@@ -93,7 +91,7 @@ export async function recordFailure(deps: JobDeps, connectionId: string, runId: 
   const kind = classifyFailure(error);
   const message = (error as Error).message ?? String(error);
   if (runId) {
-    await queryRows(deps.db, 'UPDATE pull_runs SET status = ?, error = ?, finished_at = now() WHERE id = ?', [kind === 'rate_limited' ? 'rate_limited' : 'failed', message.slice(0, 2000), runId]);
+    await query(deps.db, 'UPDATE pull_runs SET status = $1, error = $2, finished_at = now() WHERE id = $3', [kind === 'rate_limited' ? 'rate_limited' : 'failed', message.slice(0, 2000), runId]);
   }
   if (kind === 'permanent') await markConnectionHealth(deps.db, connectionId, { healthy: false, error: message });
   deps.logger.warn({ connection: connectionId, kind, err: message }, 'pull failed');

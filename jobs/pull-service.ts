@@ -2,7 +2,7 @@ import { createConnectorContext } from '../connectors/kit/context';
 import { ConnectorError } from '../connectors/kit/errors';
 import { listConnections, loadConnection } from '../src/connections/connection-store';
 import type { Db } from '../src/db/database';
-import { queryRows } from '../src/db/query';
+import { query } from '../src/db/sql';
 import type { Logger } from '../src/log/logger';
 import { InputError, NotFoundError } from '../src/util/errors';
 import { backfillWindow } from './windows';
@@ -63,7 +63,7 @@ export class PullService {
     if (window.from.getTime() > Date.now()) throw new InputError(`"from" (${fromDay}) is in the future`, 'invalid_range');
     const backfill = await createBackfill(this.db, { id: connectionId, maxWindowDays: connection.connector.maxWindowDays }, fromDay, toDay);
     const job = await this.queues.backfill.add('backfill', { backfillId: backfill.id }, { jobId: `backfill-${backfill.id}` });
-    await queryRows(this.db, 'UPDATE backfills SET job_id = ? WHERE id = ?', [job.id, backfill.id]);
+    await query(this.db, 'UPDATE backfills SET job_id = $1 WHERE id = $2', [job.id, backfill.id]);
     return { ...backfill, job_id: job.id ?? null };
   }
 
@@ -72,7 +72,7 @@ export class PullService {
     const backfill = await findBackfill(this.db, id);
     if (!backfill) throw new NotFoundError(`backfill ${id} does not exist`, 'backfill_not_found');
     if (backfill.status === 'queued' || backfill.status === 'running') {
-      await queryRows(this.db, "UPDATE backfills SET status = 'cancelled', finished_at = now(), updated_at = now() WHERE id = ?", [id]);
+      await query(this.db, "UPDATE backfills SET status = 'cancelled', finished_at = now(), updated_at = now() WHERE id = $1", [id]);
       const job = backfill.job_id ? await this.queues.backfill.getJob(backfill.job_id) : undefined;
       if (job && (await job.getState()) !== 'active') await job.remove().catch(() => undefined);
     }

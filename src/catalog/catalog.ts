@@ -1,5 +1,5 @@
 import type { Db } from '../db/database';
-import { queryRows, type Runner } from '../db/query';
+import { query, type Queryable } from '../db/sql';
 import { InputError, NotFoundError } from '../util/errors';
 import { CLICK_ID_PATTERN } from '../pipeline/normalize';
 import type { DuplicatePolicy } from '../pipeline/types';
@@ -59,10 +59,8 @@ export interface NewClick {
 }
 
 /** Creates a network. */
-export async function createNetwork(db: Runner, input: NewNetwork): Promise<NetworkRow> {
-  const [row] = await queryRows<NetworkRow>(
-    db,
-    `INSERT INTO networks (name, currency, duplicate_policy, postback_ips) VALUES (?, ?, ?, ?::cidr[])
+export async function createNetwork(db: Queryable, input: NewNetwork): Promise<NetworkRow> {
+  const [row] = await query<NetworkRow>(db, `INSERT INTO networks (name, currency, duplicate_policy, postback_ips) VALUES ($1, $2, $3, $4::cidr[])
      RETURNING id, name, currency, duplicate_policy, postback_ips::text[] AS postback_ips, created_at`,
     [input.name, input.currency ?? null, input.duplicate_policy ?? 'ignore', input.postback_ips ?? null],
   );
@@ -70,15 +68,13 @@ export async function createNetwork(db: Runner, input: NewNetwork): Promise<Netw
 }
 
 /** Creates an offer; the network must exist. */
-export async function createOffer(db: Runner, input: NewOffer): Promise<OfferRow> {
+export async function createOffer(db: Queryable, input: NewOffer): Promise<OfferRow> {
   if (input.network_id) await requireRow(db, 'networks', input.network_id, 'network');
   const mode = input.payout_mode ?? 'auto';
   if (mode === 'manual' && (input.payout === undefined || input.payout === null)) {
     throw new InputError('payout is required when payout_mode is "manual"');
   }
-  const [row] = await queryRows<OfferRow>(
-    db,
-    `INSERT INTO offers (name, url, network_id, payout_mode, payout, currency) VALUES (?, ?, ?, ?, ?, ?)
+  const [row] = await query<OfferRow>(db, `INSERT INTO offers (name, url, network_id, payout_mode, payout, currency) VALUES ($1, $2, $3, $4, $5, $6)
      RETURNING id, name, url, network_id, payout_mode, payout, currency, created_at`,
     [input.name, input.url, input.network_id ?? null, mode, input.payout ?? null, input.currency ?? null],
   );
@@ -86,11 +82,9 @@ export async function createOffer(db: Runner, input: NewOffer): Promise<OfferRow
 }
 
 /** Creates a campaign sending traffic to an existing offer. */
-export async function createCampaign(db: Runner, input: { name: string; offer_id: string }): Promise<CampaignRow> {
+export async function createCampaign(db: Queryable, input: { name: string; offer_id: string }): Promise<CampaignRow> {
   await requireRow(db, 'offers', input.offer_id, 'offer');
-  const [row] = await queryRows<CampaignRow>(
-    db,
-    'INSERT INTO campaigns (name, offer_id) VALUES (?, ?) RETURNING id, name, offer_id, created_at',
+  const [row] = await query<CampaignRow>(db, 'INSERT INTO campaigns (name, offer_id) VALUES ($1, $2) RETURNING id, name, offer_id, created_at',
     [input.name, input.offer_id],
   );
   return row as CampaignRow;
@@ -101,7 +95,7 @@ export async function createCampaign(db: Runner, input: { name: string; offer_id
  * already exists is left as it is, so re-importing a file is harmless. Returns the ids in input
  * order.
  */
-export async function insertClicks(db: Db | Runner, clicks: readonly NewClick[]): Promise<string[]> {
+export async function insertClicks(db: Db | Queryable, clicks: readonly NewClick[]): Promise<string[]> {
   if (clicks.length === 0) return [];
   const ids = clicks.map((click, index) => {
     if (click.click_id === undefined) return newClickId();
@@ -113,14 +107,12 @@ export async function insertClicks(db: Db | Runner, clicks: readonly NewClick[])
   const campaignIds = [...new Set(clicks.map((click) => click.campaign_id))];
   const malformed = campaignIds.find((id) => !isUuid(id));
   if (malformed !== undefined) throw new InputError(`campaign_id "${malformed.slice(0, 70)}" is not a UUID`);
-  const campaigns = await queryRows<{ id: string; offer_id: string }>(db, 'SELECT id, offer_id FROM campaigns WHERE id = ANY (?::uuid[])', [campaignIds]);
+  const campaigns = await query<{ id: string; offer_id: string }>(db, 'SELECT id, offer_id FROM campaigns WHERE id = ANY ($1::uuid[])', [campaignIds]);
   const offerOf = new Map(campaigns.map((campaign) => [campaign.id, campaign.offer_id]));
   const missing = campaignIds.find((id) => !offerOf.has(id));
   if (missing) throw new NotFoundError(`campaign ${missing} does not exist; create it with POST /api/v1/campaigns first`, 'campaign_not_found');
-  await queryRows(
-    db,
-    `INSERT INTO clicks (click_id, campaign_id, offer_id, visited_at, params, ip, user_agent)
-     SELECT * FROM unnest(?::text[], ?::uuid[], ?::uuid[], ?::timestamptz[], ?::jsonb[], ?::inet[], ?::text[])
+  await query(db, `INSERT INTO clicks (click_id, campaign_id, offer_id, visited_at, params, ip, user_agent)
+     SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::jsonb[], $6::inet[], $7::text[])
      ON CONFLICT (click_id) DO NOTHING`,
     [
       ids,
@@ -135,10 +127,10 @@ export async function insertClicks(db: Db | Runner, clicks: readonly NewClick[])
   return ids;
 }
 
-async function requireRow(db: Runner, table: 'networks' | 'offers' | 'campaigns', id: string, label: string): Promise<void> {
+async function requireRow(db: Queryable, table: 'networks' | 'offers' | 'campaigns', id: string, label: string): Promise<void> {
   if (!isUuid(id)) {
     throw new InputError(`${label}_id "${id}" is not a UUID`);
   }
-  const rows = await queryRows(db, `SELECT 1 FROM ${table} WHERE id = ?`, [id]);
+  const rows = await query(db, `SELECT 1 FROM ${table} WHERE id = $1`, [id]);
   if (rows.length === 0) throw new NotFoundError(`${label} ${id} does not exist`, `${label}_not_found`);
 }

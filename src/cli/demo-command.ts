@@ -1,6 +1,6 @@
 import type { TallyConfig } from '../config/config';
 import { createConnection, listConnections, updateConnection } from '../connections/connection-store';
-import { queryRows } from '../db/query';
+import { query } from '../db/sql';
 import { startSandboxNetwork, listData, type SandboxConversion } from '../demo/sandbox-network';
 import { createLogger } from '../log/logger';
 import { formatMoney } from '../money/decimal';
@@ -70,13 +70,13 @@ export async function runDemo(config: TallyConfig, write: (text: string) => void
   const base = `http://127.0.0.1:${(http.app.server.address() as { port: number }).port}`;
   const { db } = services;
 
-  await queryRows(db, "INSERT INTO networks (id, name, currency) VALUES (?, 'Demo network (Everflow sandbox)', 'USD') ON CONFLICT (id) DO NOTHING", [DEMO.networkId]);
-  await queryRows(db, "INSERT INTO offers (id, name, url, network_id, payout_mode) VALUES (?, 'Demo offer', ?, ?, 'auto') ON CONFLICT (id) DO NOTHING", [
+  await query(db, "INSERT INTO networks (id, name, currency) VALUES ($1, 'Demo network (Everflow sandbox)', 'USD') ON CONFLICT (id) DO NOTHING", [DEMO.networkId]);
+  await query(db, "INSERT INTO offers (id, name, url, network_id, payout_mode) VALUES ($1, 'Demo offer', $2, $3, 'auto') ON CONFLICT (id) DO NOTHING", [
     DEMO.offerId,
     'https://offer.example/landing?sub1={cf_click_id}',
     DEMO.networkId,
   ]);
-  await queryRows(db, "INSERT INTO campaigns (id, name, offer_id) VALUES (?, 'Demo campaign', ?) ON CONFLICT (id) DO NOTHING", [DEMO.campaignId, DEMO.offerId]);
+  await query(db, "INSERT INTO campaigns (id, name, offer_id) VALUES ($1, 'Demo campaign', $2) ON CONFLICT (id) DO NOTHING", [DEMO.campaignId, DEMO.offerId]);
 
   // Visitors go through the real click endpoint; the offer URL carries each click ID in sub1.
   const clickIds: string[] = [];
@@ -122,21 +122,19 @@ export async function runDemo(config: TallyConfig, write: (text: string) => void
   await pulls.service.reconcileSchedulers();
 
   const printConversions = async (title: string): Promise<void> => {
-    const rows = await queryRows<{ click_id: string; txid: string; type: string; status: string; payout: string; revision: number }>(
-      db,
-      'SELECT click_id, txid, type, status, payout, revision FROM conversions WHERE campaign_id = ? AND connection_id = ? ORDER BY txid',
+    const rows = await query<{ click_id: string; txid: string; type: string; status: string; payout: string; revision: number }>(db, 'SELECT click_id, txid, type, status, payout, revision FROM conversions WHERE campaign_id = $1 AND connection_id = $2 ORDER BY txid',
       [DEMO.campaignId, connection.id],
     );
     const widths = [26, 22, 11, 10, 9, 8];
     write(`\n${title}\n${line(['click id', 'txid (network)', 'type', 'status', 'payout', 'changes'], widths)}\n`);
     for (const row of rows) write(`${line([row.click_id, row.txid, row.type, row.status, formatMoney(row.payout) ?? '', String(row.revision - 1)], widths)}\n`);
-    const [unmatched] = await queryRows<{ count: string }>(db, "SELECT count(*)::text AS count FROM registration_log WHERE connection_id = ? AND reason = 'unknown_click_id'", [connection.id]);
+    const [unmatched] = await query<{ count: string }>(db, "SELECT count(*)::text AS count FROM registration_log WHERE connection_id = $1 AND reason = 'unknown_click_id'", [connection.id]);
     write(`(${rows.length} conversions from ${CLICKS} clicks; ${unmatched?.count ?? 0} pulled record(s) with an unknown click ID kept in the postback log for re-matching)\n`);
   };
 
   const waitForRun = async (after: Date): Promise<void> => {
     for (let waited = 0; waited < 60_000; waited += 250) {
-      const [run] = await queryRows<{ status: string; error: string | null }>(db, "SELECT status, error FROM pull_runs WHERE connection_id = ? AND started_at >= ? AND status <> 'running' ORDER BY id DESC LIMIT 1", [connection.id, after]);
+      const [run] = await query<{ status: string; error: string | null }>(db, "SELECT status, error FROM pull_runs WHERE connection_id = $1 AND started_at >= $2 AND status <> 'running' ORDER BY id DESC LIMIT 1", [connection.id, after]);
       if (run) {
         if (run.status === 'failed') write(`pull failed: ${run.error}\n`);
         return;
@@ -166,13 +164,11 @@ Pending conversions are approved in the sandbox after ~${APPROVE_AFTER_MS / 1000
 `);
 
   // Track runs by id: timestamps come back from Postgres with microseconds a JS Date drops.
-  const [latest] = await queryRows<{ id: string }>(db, 'SELECT coalesce(max(id), 0)::text AS id FROM pull_runs WHERE connection_id = ?', [connection.id]);
+  const [latest] = await query<{ id: string }>(db, 'SELECT coalesce(max(id), 0)::text AS id FROM pull_runs WHERE connection_id = $1', [connection.id]);
   let lastRunId = latest?.id ?? '0';
   const watcher = setInterval(() => {
     void (async () => {
-      const [run] = await queryRows<{ id: string; finished_at: Date; updated: number; inserted: number }>(
-        db,
-        "SELECT id::text AS id, finished_at, updated, inserted FROM pull_runs WHERE connection_id = ? AND status = 'completed' AND id > ? ORDER BY id DESC LIMIT 1",
+      const [run] = await query<{ id: string; finished_at: Date; updated: number; inserted: number }>(db, "SELECT id::text AS id, finished_at, updated, inserted FROM pull_runs WHERE connection_id = $1 AND status = 'completed' AND id > $2 ORDER BY id DESC LIMIT 1",
         [connection.id, lastRunId],
       );
       if (!run) return;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { queryRows } from '../db/query';
+import { query } from '../db/sql';
 import { formatMoney } from '../money/decimal';
 import { insertClicks } from '../catalog/catalog';
 import type { Services } from '../runtime/services';
@@ -22,20 +22,16 @@ export const EXAMPLE_FILE = join(__dirname, '..', '..', '..', 'examples', 'conve
  */
 export async function runExample(services: Services, write: (text: string) => void): Promise<number> {
   const { db } = services;
-  await queryRows(db, `INSERT INTO networks (id, name, currency) VALUES (?, 'Example Network', 'USD') ON CONFLICT (id) DO NOTHING`, [EXAMPLE.networkId]);
-  await queryRows(
-    db,
-    `INSERT INTO offers (id, name, url, network_id, payout_mode) VALUES (?, 'Example Offer', ?, ?, 'auto') ON CONFLICT (id) DO NOTHING`,
+  await query(db, `INSERT INTO networks (id, name, currency) VALUES ($1, 'Example Network', 'USD') ON CONFLICT (id) DO NOTHING`, [EXAMPLE.networkId]);
+  await query(db, `INSERT INTO offers (id, name, url, network_id, payout_mode) VALUES ($1, 'Example Offer', $2, $3, 'auto') ON CONFLICT (id) DO NOTHING`,
     [EXAMPLE.offerId, 'https://offer.example/?s2={cf_click_id}', EXAMPLE.networkId],
   );
-  await queryRows(db, `INSERT INTO campaigns (id, name, offer_id) VALUES (?, 'Example Campaign', ?) ON CONFLICT (id) DO NOTHING`, [EXAMPLE.campaignId, EXAMPLE.offerId]);
+  await query(db, `INSERT INTO campaigns (id, name, offer_id) VALUES ($1, 'Example Campaign', $2) ON CONFLICT (id) DO NOTHING`, [EXAMPLE.campaignId, EXAMPLE.offerId]);
   await insertClicks(db, EXAMPLE.clicks.map((click_id) => ({ click_id, campaign_id: EXAMPLE.campaignId, visited_at: new Date('2025-10-02T10:00:00Z') })));
   write(`example campaign ${EXAMPLE.campaignId} with ${EXAMPLE.clicks.length} clicks is ready; uploading ${EXAMPLE_FILE}\n`);
   const { code } = await runUpload(db, services.registrar, EXAMPLE_FILE, {}, write);
-  const totals = await queryRows<{ conversions: string; revenue: string | null }>(
-    db,
-    `SELECT count(*)::text AS conversions, sum(CASE WHEN t.sign < 0 THEN -abs(c.payout) ELSE c.payout END)::text AS revenue
-       FROM conversions c JOIN conversion_types t ON t.name = c.type WHERE c.campaign_id = ?`,
+  const totals = await query<{ conversions: string; revenue: string | null }>(db, `SELECT count(*)::text AS conversions, sum(CASE WHEN t.sign < 0 THEN -abs(c.payout) ELSE c.payout END)::text AS revenue
+       FROM conversions c JOIN conversion_types t ON t.name = c.type WHERE c.campaign_id = $1`,
     [EXAMPLE.campaignId],
   );
   write(`example campaign now holds ${totals[0]?.conversions ?? 0} conversions, net revenue ${formatMoney(totals[0]?.revenue ?? '0')} USD\n`);

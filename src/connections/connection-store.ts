@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { findConnector, connectors } from '../../connectors';
 import type { Connector } from '../../connectors/kit/types';
 import type { Db } from '../db/database';
-import { queryRows, type Runner } from '../db/query';
+import { query, type Queryable } from '../db/sql';
 import { InputError, NotFoundError } from '../util/errors';
 import { isUuid } from '../util/uuid';
 import { openSecrets, sealSecrets } from './secret-box';
@@ -107,10 +107,8 @@ export async function createConnection(db: Db, key: Buffer, input: ConnectionInp
   const connector = connectorOrThrow(input.connector);
   const config = validateConfig(connector, input.config);
   const { visible, secret } = split(connector, config);
-  const [row] = await queryRows<ConnectionRow>(
-    db,
-    `INSERT INTO connections (connector, name, config, secrets_encrypted, every_minutes, lookback_days, network_id, offer_id, conversion_type, enabled)
-     VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+  const [row] = await query<ConnectionRow>(db, `INSERT INTO connections (connector, name, config, secrets_encrypted, every_minutes, lookback_days, network_id, offer_id, conversion_type, enabled)
+     VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
     [
       connector.id, input.name, JSON.stringify(visible), sealSecrets(secret, key), input.every_minutes ?? 60, input.lookback_days ?? null,
       input.network_id ?? null, input.offer_id ?? null, input.conversion_type ?? null, input.enabled ?? true,
@@ -130,12 +128,10 @@ export async function updateConnection(db: Db, key: Buffer, id: string, changes:
     visible = parts.visible;
     sealed = sealSecrets(parts.secret, key);
   }
-  const [row] = await queryRows<ConnectionRow>(
-    db,
-    `UPDATE connections SET name = ?, config = ?::jsonb, secrets_encrypted = ?, every_minutes = ?, lookback_days = ?, network_id = ?, offer_id = ?,
-            conversion_type = ?, enabled = ?, updated_at = now(), healthy = CASE WHEN ? THEN true ELSE healthy END,
-            last_error = CASE WHEN ? THEN NULL ELSE last_error END
-      WHERE id = ? RETURNING *`,
+  const [row] = await query<ConnectionRow>(db, `UPDATE connections SET name = $1, config = $2::jsonb, secrets_encrypted = $3, every_minutes = $4, lookback_days = $5, network_id = $6, offer_id = $7,
+            conversion_type = $8, enabled = $9, updated_at = now(), healthy = CASE WHEN $10 THEN true ELSE healthy END,
+            last_error = CASE WHEN $11 THEN NULL ELSE last_error END
+      WHERE id = $12 RETURNING *`,
     [
       changes.name ?? current.row.name, JSON.stringify(visible), sealed, changes.every_minutes ?? current.row.every_minutes,
       changes.lookback_days === undefined ? current.row.lookback_days : changes.lookback_days,
@@ -154,22 +150,22 @@ function stripRedacted(config: Record<string, unknown>): Record<string, unknown>
 
 export async function deleteConnection(db: Db, id: string): Promise<boolean> {
   if (!isUuid(id)) return false;
-  const rows = await queryRows(db, 'DELETE FROM connections WHERE id = ? RETURNING id', [id]);
+  const rows = await query(db, 'DELETE FROM connections WHERE id = $1 RETURNING id', [id]);
   return rows.length > 0;
 }
 
-export async function findConnectionRow(db: Runner, id: string): Promise<ConnectionRow | undefined> {
+export async function findConnectionRow(db: Queryable, id: string): Promise<ConnectionRow | undefined> {
   if (!isUuid(id)) return undefined;
-  const [row] = await queryRows<ConnectionRow>(db, `${SELECT} WHERE id = ?`, [id]);
+  const [row] = await query<ConnectionRow>(db, `${SELECT} WHERE id = $1`, [id]);
   return row;
 }
 
-export async function listConnections(db: Runner, options: { enabledOnly?: boolean } = {}): Promise<ConnectionRow[]> {
-  return queryRows<ConnectionRow>(db, `${SELECT} ${options.enabledOnly ? 'WHERE enabled' : ''} ORDER BY created_at`);
+export async function listConnections(db: Queryable, options: { enabledOnly?: boolean } = {}): Promise<ConnectionRow[]> {
+  return query<ConnectionRow>(db, `${SELECT} ${options.enabledOnly ? 'WHERE enabled' : ''} ORDER BY created_at`);
 }
 
 /** Loads and decrypts a connection. With `validate` (default) a config that no longer fits its schema throws. */
-export async function loadConnection(db: Runner, key: Buffer, id: string, options: { validate?: boolean } = {}): Promise<LoadedConnection> {
+export async function loadConnection(db: Queryable, key: Buffer, id: string, options: { validate?: boolean } = {}): Promise<LoadedConnection> {
   const row = await findConnectionRow(db, id);
   if (!row) throw new NotFoundError(`connection ${id} does not exist`, 'connection_not_found');
   const connector = connectorOrThrow(row.connector);
@@ -180,11 +176,11 @@ export async function loadConnection(db: Runner, key: Buffer, id: string, option
 }
 
 /** Records a failed or successful pull on the connection (healthy flag and message). */
-export async function markConnectionHealth(db: Runner, id: string, outcome: { healthy: true } | { healthy: false; error: string }): Promise<void> {
+export async function markConnectionHealth(db: Queryable, id: string, outcome: { healthy: true } | { healthy: false; error: string }): Promise<void> {
   if (outcome.healthy) {
-    await queryRows(db, 'UPDATE connections SET healthy = true, last_error = NULL, last_success_at = now() WHERE id = ?', [id]);
+    await query(db, 'UPDATE connections SET healthy = true, last_error = NULL, last_success_at = now() WHERE id = $1', [id]);
   } else {
-    await queryRows(db, 'UPDATE connections SET healthy = false, last_error = ?, last_error_at = now() WHERE id = ?', [outcome.error.slice(0, 2000), id]);
+    await query(db, 'UPDATE connections SET healthy = false, last_error = $1, last_error_at = now() WHERE id = $2', [outcome.error.slice(0, 2000), id]);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import type { Db } from '../db/database';
-import { Rollback, withPgTransaction, type PgTransaction, type PreparedStatement } from '../db/pg-transaction';
+import { Rollback, transaction as withPgTransaction, type Transaction as PgTransaction, type PreparedStatement } from '../db/sql';
 import { normalizeConversion, type NormalizedConversion, type NormalizeResult, type Rejection } from './normalize';
 import { rejectionMessages } from './rejection-messages';
 import type { DuplicatePolicy, RegisterOptions, RegistrationInput, RegistrationOutcome } from './types';

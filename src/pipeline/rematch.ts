@@ -1,5 +1,5 @@
 import type { Db } from '../db/database';
-import { queryRows } from '../db/query';
+import { query } from '../db/sql';
 import type { Registrar } from './registrar';
 import type { RegistrationInput, RegistrationOutcome, Source } from './types';
 
@@ -32,13 +32,11 @@ export interface RematchSummary {
 export async function rematchUnknownClicks(db: Db, registrar: Registrar, clickIds: readonly string[]): Promise<RematchSummary> {
   if (clickIds.length === 0) return { attempts: 0, accepted: 0, other: 0 };
   const select = (): Promise<UnmatchedAttempt[]> =>
-    queryRows<UnmatchedAttempt>(
-      db,
-      `SELECT l.id::text AS id, l.source, l.connection_id, l.upload_id, l.upload_line, l.received_at, l.fields, l.request,
+    query<UnmatchedAttempt>(db, `SELECT l.id::text AS id, l.source, l.connection_id, l.upload_id, l.upload_line, l.received_at, l.fields, l.request,
               c.network_id, c.offer_id, c.conversion_type
          FROM registration_log l
          LEFT JOIN connections c ON c.id = l.connection_id
-        WHERE l.conversion_id IS NULL AND l.reason = 'unknown_click_id' AND l.click_id = ANY (?::text[])
+        WHERE l.conversion_id IS NULL AND l.reason = 'unknown_click_id' AND l.click_id = ANY ($1::text[])
           AND NOT EXISTS (SELECT 1 FROM registration_log r WHERE r.rematch_of = l.id)
         ORDER BY l.id`,
       [[...new Set(clickIds.map((id) => id.toLowerCase()))]],

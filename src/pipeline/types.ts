@@ -1,4 +1,4 @@
-import type { PgTransaction } from '../db/pg-transaction';
+import type { Transaction } from '../db/sql';
 
 /** The five routes a conversion arrives by. */
 export const SOURCES = ['postback', 'pixel', 'script', 'api', 'upload'] as const;
@@ -59,7 +59,7 @@ export interface RegisterOptions {
    */
   readonly identifyAcceptedByContent?: boolean;
   /** Run inside the caller's transaction (e.g. to advance a checkpoint atomically). */
-  readonly transaction?: PgTransaction;
+  readonly transaction?: Transaction;
 }
 
 export interface RegistrationOutcome {

@@ -1,3 +1,4 @@
+import { query } from '../db/sql';
 import type { TallyConfig } from '../config/config';
 import { createDb, type Db } from '../db/database';
 import type { Metrics } from '../observability/metrics';
@@ -16,7 +17,7 @@ export interface Services {
 export async function openServices(config: TallyConfig, options: { poolMax?: number; applicationName?: string; metrics?: Metrics } = {}): Promise<Services> {
   const db = createDb(config.databaseUrl, { ...(options.poolMax ? { poolMax: options.poolMax } : {}), ...(options.applicationName ? { applicationName: options.applicationName } : {}) });
   try {
-    await db.raw('SELECT 1');
+    await query(db, 'SELECT 1');
   } catch (error) {
     await db.destroy();
     throw explainConnectionError(error, 'Postgres', config.databaseUrl);

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { Db } from '../db/database';
+import { query, queryOne } from '../db/sql';
 import type { Registrar } from '../pipeline/registrar';
 import type { OutcomeStatus, RegistrationInput } from '../pipeline/types';
 import { InputError } from '../util/errors';
@@ -57,8 +58,8 @@ export async function uploadCsv(db: Db, registrar: Registrar, input: Readable, o
   const counts = { rows: 0, accepted: 0, duplicates: 0, updated: 0, rejected: 0 };
   let uploadId: string | null = null;
   if (!options.dryRun) {
-    const [row] = await db('uploads').insert({ filename: options.filename ?? null }).returning('id');
-    uploadId = (row as { id: string }).id;
+    const row = await queryOne<{ id: string }>(db, 'INSERT INTO uploads (filename) VALUES ($1) RETURNING id', [options.filename ?? null]);
+    uploadId = row?.id ?? null;
   }
 
   const parser = input.pipe(
@@ -111,14 +112,14 @@ export async function uploadCsv(db: Db, registrar: Registrar, input: Readable, o
     }
     await flush();
   } catch (error) {
-    if (uploadId) await db('uploads').where({ id: uploadId }).update({ status: 'failed', error: (error as Error).message, finished_at: db.fn.now(), ...counts });
+    if (uploadId) await finishUpload(db, uploadId, 'failed', counts, (error as Error).message);
     const code = (error as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('CSV_')) {
       throw new InputError(`the CSV could not be read: ${(error as Error).message}`, 'invalid_csv');
     }
     throw error;
   }
-  if (uploadId) await db('uploads').where({ id: uploadId }).update({ status: 'completed', finished_at: db.fn.now(), ...counts });
+  if (uploadId) await finishUpload(db, uploadId, 'completed', counts, null);
   return { upload_id: uploadId, ...counts };
 }
 
@@ -130,4 +131,12 @@ export async function uploadCsv(db: Db, registrar: Registrar, input: Readable, o
 function detectHeader(record: readonly string[]): (string | undefined)[] | undefined {
   const columns = record.map((cell) => HEADER_ALIASES[cell.trim().toLowerCase()]);
   return columns.includes('click_id') ? columns : undefined;
+}
+
+function finishUpload(db: Db, id: string, status: 'completed' | 'failed', counts: Omit<UploadSummary, 'upload_id'>, error: string | null): Promise<unknown> {
+  return query(
+    db,
+    `UPDATE uploads SET status = $2, error = $3, finished_at = now(), rows = $4, accepted = $5, duplicates = $6, updated = $7, rejected = $8 WHERE id = $1`,
+    [id, status, error, counts.rows, counts.accepted, counts.duplicates, counts.updated, counts.rejected],
+  );
 }

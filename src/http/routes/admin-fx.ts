@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { queryRows } from '../../db/query';
+import { query } from '../../db/sql';
 import { isCurrencyCode } from '../../money/currency';
 import type { AppContext } from '../context';
 import { currency, day, errorBody } from '../schemas';
@@ -38,21 +38,17 @@ export async function fxRoutes(appInstance: FastifyInstance, { ctx }: { ctx: App
       const { date, base, rates } = request.body;
       const entries = Object.entries(rates).map(([code, value]) => [code.toUpperCase(), value] as const).filter(([code]) => code !== base);
       await ctx.db.transaction(async (trx) => {
-        await queryRows(
-          trx,
-          `INSERT INTO fx_rates (rate_date, base, quote, rate)
-           SELECT ?::date, ?, quote, rate FROM unnest(?::text[], ?::numeric[]) AS r(quote, rate)
+        await query(trx, `INSERT INTO fx_rates (rate_date, base, quote, rate)
+           SELECT $1::date, $2, quote, rate FROM unnest($3::text[], $4::numeric[]) AS r(quote, rate)
            ON CONFLICT (base, quote, rate_date) DO UPDATE SET rate = EXCLUDED.rate, created_at = now()`,
           [date, base, entries.map(([code]) => code), entries.map(([, value]) => value)],
         );
         // Conversions registered before any usable rate existed get their display amount now;
         // amounts already computed keep the rate they were stored with.
-        await queryRows(
-          trx,
-          `UPDATE conversions c
+        await query(trx, `UPDATE conversions c
               SET fx_rate = r.rate, display_payout = round(c.payout * r.rate, 6), updated_at = now()
              FROM (SELECT id, tally_fx_rate(currency, display_currency, (occurred_at AT TIME ZONE 'UTC')::date) AS rate
-                     FROM conversions WHERE display_payout IS NULL AND occurred_at >= ?::date) r
+                     FROM conversions WHERE display_payout IS NULL AND occurred_at >= $1::date) r
             WHERE c.id = r.id AND r.rate IS NOT NULL`,
           [date],
         );

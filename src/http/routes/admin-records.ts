@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { queryRows } from '../../db/query';
+import { Conditions } from '../../db/conditions';
+import { query } from '../../db/sql';
 import { formatMoney } from '../../money/decimal';
 import { outcomeMessages } from '../../pipeline/registrar';
 import { SOURCES } from '../../pipeline/types';
@@ -115,25 +116,21 @@ export async function recordRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
     { schema: { tags: ['conversions'], summary: 'List conversions, newest first', querystring: conversionsQuery, response: { 200: z.object({ items: z.array(conversionOut), next_cursor: z.string().nullable() }), 400: errorBody } } },
     async (request) => {
       const q = request.query;
-      const where: string[] = [];
-      const bindings: unknown[] = [];
-      const add = (sql: string, value: unknown): void => {
-        where.push(sql);
-        bindings.push(value);
-      };
-      if (q.click_id !== undefined) add('c.click_id = ?', q.click_id.toLowerCase());
-      if (q.txid !== undefined) add('c.txid = ?', q.txid);
-      if (q.source !== undefined) add('c.source = ?', q.source);
-      if (q.status !== undefined) add('c.status = ?', q.status);
-      if (q.type !== undefined) add('c.type = ?', q.type.toLowerCase());
-      if (q.from !== undefined) add('c.occurred_at >= ?::timestamptz', q.from);
-      if (q.to !== undefined) add('c.occurred_at < ?::timestamptz', q.to);
+      const where = new Conditions();
+      const add = (sql: string, ...values: unknown[]) => where.add(sql, ...values);
+      if (q.click_id !== undefined) add('c.click_id = $?', q.click_id.toLowerCase());
+      if (q.txid !== undefined) add('c.txid = $?', q.txid);
+      if (q.source !== undefined) add('c.source = $?', q.source);
+      if (q.status !== undefined) add('c.status = $?', q.status);
+      if (q.type !== undefined) add('c.type = $?', q.type.toLowerCase());
+      if (q.from !== undefined) add('c.occurred_at >= $?::timestamptz', q.from);
+      if (q.to !== undefined) add('c.occurred_at < $?::timestamptz', q.to);
       const after = cursorOf(q.cursor);
-      if (after !== undefined) add('c.id < ?::bigint', after);
-      const rows = await queryRows<ConversionRow>(
+      if (after !== undefined) add('c.id < $?::bigint', after);
+      const rows = await query<ConversionRow>(
         ctx.db,
-        `SELECT c.id::text AS id, c.* FROM conversions c ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.id DESC LIMIT ?`,
-        [...bindings, q.limit + 1],
+        `SELECT c.id::text AS id, c.* FROM conversions c ${where.where()} ORDER BY c.id DESC LIMIT ${where.param(q.limit + 1)}`,
+        where.values,
       );
       const page = rows.slice(0, q.limit);
       return { items: page.map(conversionView), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.id) : null };
@@ -152,23 +149,19 @@ export async function recordRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
     },
     async (request) => {
       const q = request.query;
-      const where: string[] = [];
-      const bindings: unknown[] = [];
-      const add = (sql: string, ...values: unknown[]): void => {
-        where.push(sql);
-        bindings.push(...values);
-      };
-      if (q.outcome !== undefined) add('l.outcome = ?', q.outcome);
-      if (q.reason !== undefined) add('l.reason = ?', q.reason);
-      if (q.source !== undefined) add('l.source = ?', q.source);
+      const where = new Conditions();
+      const add = (sql: string, ...values: unknown[]) => where.add(sql, ...values);
+      if (q.outcome !== undefined) add('l.outcome = $?', q.outcome);
+      if (q.reason !== undefined) add('l.reason = $?', q.reason);
+      if (q.source !== undefined) add('l.source = $?', q.source);
       if (q.click_id !== undefined) {
         // Settled attempts are indexed through their conversion, unsettled ones by click id.
         const clickId = q.click_id.toLowerCase();
-        add('(l.conversion_id IN (SELECT id FROM conversions WHERE click_id = ?) OR (l.conversion_id IS NULL AND l.click_id = ?))', clickId, clickId);
+        add('(l.conversion_id IN (SELECT id FROM conversions WHERE click_id = $?) OR (l.conversion_id IS NULL AND l.click_id = $?))', clickId, clickId);
       }
       const after = cursorOf(q.cursor);
-      if (after !== undefined) add('l.id < ?::bigint', after);
-      const rows = await queryRows<{
+      if (after !== undefined) add('l.id < $?::bigint', after);
+      const rows = await query<{
         id: string; received_at: Date; source: string; outcome: string; reason: string | null; message: string | null; click_id: string | null;
         txid: string | null; type: string | null; conversion_id: string | null; connection_id: string | null; upload_id: string | null;
         upload_line: number | null; warnings: string[] | null; request: unknown;
@@ -176,8 +169,8 @@ export async function recordRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
         ctx.db,
         `SELECT l.id::text AS id, l.received_at, l.source, l.outcome, l.reason, l.message, l.click_id, l.txid, l.type, l.conversion_id::text AS conversion_id,
                 l.connection_id, l.upload_id, l.upload_line, l.warnings, l.request
-           FROM registration_log l ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY l.id DESC LIMIT ?`,
-        [...bindings, q.limit + 1],
+           FROM registration_log l ${where.where()} ORDER BY l.id DESC LIMIT ${where.param(q.limit + 1)}`,
+        where.values,
       );
       const page = rows.slice(0, q.limit);
       return {

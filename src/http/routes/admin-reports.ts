@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { queryRows } from '../../db/query';
+import { query } from '../../db/sql';
 import { formatMoney } from '../../money/decimal';
 import type { AppContext } from '../context';
 import { day, errorBody, isoDateTime } from '../schemas';
@@ -19,7 +19,7 @@ const timeZone = z.string().refine(
 );
 
 const GROUPS = {
-  day: { select: "to_char((basis AT TIME ZONE :tz)::date, 'YYYY-MM-DD')", key: 'day' },
+  day: { select: "to_char((basis AT TIME ZONE $1)::date, 'YYYY-MM-DD')", key: 'day' },
   campaign: { select: 'c.campaign_id::text', key: 'campaign_id' },
   offer: { select: 'c.offer_id::text', key: 'offer_id' },
   type: { select: 'c.type', key: 'type' },
@@ -62,16 +62,16 @@ export async function reportRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
       const group = GROUPS[q.group_by];
       const basis = q.time_basis === 'visit' ? 'c.visit_at' : 'c.occurred_at';
       const isDay = (value: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(value);
-      const fromSql = isDay(q.from) ? `(:from::date)::timestamp AT TIME ZONE :tz` : ':from::timestamptz';
-      const toSql = isDay(q.to) ? `((:to::date + 1))::timestamp AT TIME ZONE :tz` : ':to::timestamptz';
+      const fromSql = isDay(q.from) ? `($2::date)::timestamp AT TIME ZONE $1` : '$2::timestamptz';
+      const toSql = isDay(q.to) ? `(($3::date + 1))::timestamp AT TIME ZONE $1` : '$3::timestamptz';
       const display = ctx.config.displayCurrency;
-      const rows = await queryRows<{ key: string; conversions: string; revenue: string; unconverted: string }>(
+      const rows = await query<{ key: string; conversions: string; revenue: string; unconverted: string }>(
         ctx.db,
         `WITH scoped AS (
            SELECT c.*, ${basis} AS basis, coalesce(t.include_in_conversions, true) AS counts, coalesce(t.include_in_revenue, true) AS earns,
                   coalesce(t.sign, 1) AS sign,
-                  CASE WHEN c.display_currency = :display THEN c.display_payout
-                       ELSE round(c.payout * tally_fx_rate(c.currency, :display, (c.occurred_at AT TIME ZONE 'UTC')::date), 6) END AS amount
+                  CASE WHEN c.display_currency = $4 THEN c.display_payout
+                       ELSE round(c.payout * tally_fx_rate(c.currency, $4, (c.occurred_at AT TIME ZONE 'UTC')::date), 6) END AS amount
              FROM conversions c LEFT JOIN conversion_types t ON t.name = c.type
             WHERE c.status IN ('approved', 'pending') AND ${basis} >= ${fromSql} AND ${basis} < ${toSql}
          )
@@ -81,7 +81,7 @@ export async function reportRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
                 count(*) FILTER (WHERE c.earns AND c.amount IS NULL)::text AS unconverted
            FROM scoped c
           GROUP BY 1 ORDER BY 1`,
-        { tz: q.tz, from: q.from, to: q.to, display },
+        [q.tz, q.from, q.to, display],
       );
       return {
         currency: display,

@@ -1,3 +1,4 @@
+import { query } from '../../db/sql';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context';
 
@@ -10,7 +11,7 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     const withTimeout = <T>(promise: Promise<T>): Promise<T> =>
       Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref())]);
     try {
-      await withTimeout(ctx.db.raw('SELECT 1'));
+      await withTimeout(query(ctx.db, 'SELECT 1'));
       checks.postgres = 'ok';
     } catch (error) {
       checks.postgres = (error as Error).message;

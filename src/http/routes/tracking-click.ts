@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { insertClicks } from '../../catalog/catalog';
 import { newClickId } from '../../catalog/click-id';
-import { queryRows } from '../../db/query';
+import { query } from '../../db/sql';
 import { isUuid } from '../../util/uuid';
 import type { AppContext } from '../context';
 import { clickCookie } from '../tracking-cookie';
@@ -22,9 +22,7 @@ export async function clickRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       if (!isUuid(campaignId)) {
         return reply.status(404).send({ error: { code: 'campaign_not_found', message: `campaign ${campaignId.slice(0, 80)} does not exist` } });
       }
-      const [campaign] = await queryRows<{ id: string; offer_id: string; url: string }>(
-        ctx.db,
-        'SELECT c.id, c.offer_id, o.url FROM campaigns c JOIN offers o ON o.id = c.offer_id WHERE c.id = ?',
+      const [campaign] = await query<{ id: string; offer_id: string; url: string }>(ctx.db, 'SELECT c.id, c.offer_id, o.url FROM campaigns c JOIN offers o ON o.id = c.offer_id WHERE c.id = $1',
         [campaignId],
       );
       if (!campaign) {
