@@ -5,7 +5,8 @@
  *
  *   npm run build && node dist/bench/pipeline-throughput.js [batches=20] [batchSize=10000]
  */
-import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
+import { createCampaign, createOffer, insertClicks } from '../src/catalog/catalog';
+import { createNetwork } from '../src/catalog/network-store';
 import { query } from '../src/db/sql';
 import { Registrar } from '../src/pipeline/registrar';
 import type { RegistrationInput } from '../src/pipeline/types';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const batchSize = Number(process.argv[3] ?? 10_000);
   const { db } = await freshBenchDatabase(DB_NAME);
   try {
-    const network = await createNetwork(db, { name: 'bench', currency: 'USD' });
+    const network = await createNetwork(db, Buffer.alloc(32, 1), { name: 'bench', currency: 'USD' });
     const offer = await createOffer(db, { name: 'bench', url: 'https://example.com', network_id: network.id });
     const campaign = await createCampaign(db, { name: 'bench', offer_id: offer.id });
     const visitedAt = new Date(Date.now() - 86_400_000);

@@ -11,7 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
+import { createCampaign, createOffer, insertClicks } from '../src/catalog/catalog';
+import { createNetwork } from '../src/catalog/network-store';
 import { query } from '../src/db/sql';
 import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, table } from './support';
 
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
   const { db, url: databaseUrl } = await freshBenchDatabase(DB_NAME);
   const children: ChildProcess[] = [];
   try {
-    const network = await createNetwork(db, { name: 'bench', currency: 'USD' });
+    const network = await createNetwork(db, Buffer.alloc(32, 1), { name: 'bench', currency: 'USD' });
     const offer = await createOffer(db, { name: 'bench', url: 'https://example.com/?s2={cf_click_id}', network_id: network.id });
     const campaign = await createCampaign(db, { name: 'bench', offer_id: offer.id });
     const clicks = await insertClicks(db, Array.from({ length: 5000 }, () => ({ campaign_id: campaign.id })));

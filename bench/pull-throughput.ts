@@ -6,7 +6,8 @@
  *
  *   npm run build && node dist/bench/pull-throughput.js [conversions=1000000]
  */
-import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
+import { createCampaign, createOffer, insertClicks } from '../src/catalog/catalog';
+import { createNetwork } from '../src/catalog/network-store';
 import { createConnection } from '../src/connections/connection-store';
 import { query } from '../src/db/sql';
 import { generatedData, startSandboxNetwork } from '../src/demo/sandbox-network';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   });
   const sandbox = await startSandboxNetwork(generatedData(total, start, step, (index) => record('EF', index)), { apiKey: 'bench-key' });
   try {
-    const network = await createNetwork(db, { name: 'bench', currency: 'USD' });
+    const network = await createNetwork(db, Buffer.alloc(32, 1), { name: 'bench', currency: 'USD' });
     const offer = await createOffer(db, { name: 'bench', url: 'https://example.com', network_id: network.id });
     const campaign = await createCampaign(db, { name: 'bench', offer_id: offer.id });
     for (let first = 0; first < CLICKS; first += 10_000) {

@@ -9,7 +9,8 @@ import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCampaign, createNetwork, createOffer, insertClicks } from '../src/catalog/catalog';
+import { createCampaign, createOffer, insertClicks } from '../src/catalog/catalog';
+import { createNetwork } from '../src/catalog/network-store';
 import { query } from '../src/db/sql';
 import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, runTallyMeasured, table } from './support';
 
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const { db, url } = await freshBenchDatabase(DB_NAME);
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-upload-'));
   try {
-    const network = await createNetwork(db, { name: 'bench', currency: 'USD' });
+    const network = await createNetwork(db, Buffer.alloc(32, 1), { name: 'bench', currency: 'USD' });
     const offer = await createOffer(db, { name: 'bench', url: 'https://example.com', network_id: network.id });
     const campaign = await createCampaign(db, { name: 'bench', offer_id: offer.id });
     const visitedAt = new Date(Date.now() - 2 * 86_400_000);

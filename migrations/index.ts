@@ -12,6 +12,9 @@ import * as createBackfills from './20261124090900_create_backfills';
 import * as createUploads from './20261124091000_create_uploads';
 import * as createConversions from './20261124091100_create_conversions';
 import * as createRegistrationLog from './20261124091200_create_registration_log';
+import * as addNetworkTrust from './20261128100000_add_network_trust';
+import * as addRegistrationLogEvidence from './20261128100100_add_registration_log_evidence';
+import * as addConversionNetworkStatus from './20261128100200_add_conversion_network_status';
 
 /**
  * Every migration in order. Append new ones at the end; never edit or reorder applied ones.
@@ -31,4 +34,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261124091000_create_uploads': createUploads,
   '20261124091100_create_conversions': createConversions,
   '20261124091200_create_registration_log': createRegistrationLog,
+  '20261128100000_add_network_trust': addNetworkTrust,
+  '20261128100100_add_registration_log_evidence': addRegistrationLogEvidence,
+  '20261128100200_add_conversion_network_status': addConversionNetworkStatus,
 };

@@ -2,18 +2,8 @@ import type { Db } from '../db/database';
 import { query, type Queryable } from '../db/sql';
 import { InputError, NotFoundError } from '../util/errors';
 import { CLICK_ID_PATTERN } from '../pipeline/normalize';
-import type { DuplicatePolicy } from '../pipeline/types';
 import { isUuid } from '../util/uuid';
 import { newClickId } from './click-id';
-
-export interface NetworkRow {
-  id: string;
-  name: string;
-  currency: string | null;
-  duplicate_policy: DuplicatePolicy;
-  postback_ips: string[] | null;
-  created_at: Date;
-}
 
 export interface OfferRow {
   id: string;
@@ -31,13 +21,6 @@ export interface CampaignRow {
   name: string;
   offer_id: string;
   created_at: Date;
-}
-
-export interface NewNetwork {
-  name: string;
-  currency?: string | null;
-  duplicate_policy?: DuplicatePolicy;
-  postback_ips?: string[] | null;
 }
 
 export interface NewOffer {
@@ -58,15 +41,6 @@ export interface NewClick {
   user_agent?: string | null;
 }
 
-/** Creates a network. */
-export async function createNetwork(db: Queryable, input: NewNetwork): Promise<NetworkRow> {
-  const [row] = await query<NetworkRow>(db, `INSERT INTO networks (name, currency, duplicate_policy, postback_ips) VALUES ($1, $2, $3, $4::cidr[])
-     RETURNING id, name, currency, duplicate_policy, postback_ips::text[] AS postback_ips, created_at`,
-    [input.name, input.currency ?? null, input.duplicate_policy ?? 'ignore', input.postback_ips ?? null],
-  );
-  return row as NetworkRow;
-}
-
 /** Creates an offer; the network must exist. */
 export async function createOffer(db: Queryable, input: NewOffer): Promise<OfferRow> {
   if (input.network_id) await requireRow(db, 'networks', input.network_id, 'network');
@@ -79,6 +53,49 @@ export async function createOffer(db: Queryable, input: NewOffer): Promise<Offer
     [input.name, input.url, input.network_id ?? null, mode, input.payout ?? null, input.currency ?? null],
   );
   return row as OfferRow;
+}
+
+export type OfferChanges = Partial<NewOffer>;
+
+/**
+ * Changes an offer in one statement. A new payout, currency or payout mode applies to conversions
+ * registered from now on: a manual payout is assigned once, when a conversion is first registered,
+ * and never repriced (DESIGN "Manual payout is assigned once").
+ */
+export async function updateOffer(db: Queryable, id: string, changes: OfferChanges): Promise<OfferRow> {
+  if (!isUuid(id)) throw new NotFoundError(`offer ${id.slice(0, 80)} does not exist`, 'offer_not_found');
+  if (changes.network_id) await requireRow(db, 'networks', changes.network_id, 'network');
+  const given = (name: keyof OfferChanges): boolean => Object.prototype.hasOwnProperty.call(changes, name) && changes[name] !== undefined;
+  const rows = await query<OfferRow & { manual_without_payout: boolean }>(
+    db,
+    `UPDATE offers SET
+        name = CASE WHEN $2 THEN $3 ELSE name END,
+        url = CASE WHEN $4 THEN $5 ELSE url END,
+        network_id = CASE WHEN $6 THEN $7::uuid ELSE network_id END,
+        payout_mode = CASE WHEN $8 THEN $9 ELSE payout_mode END,
+        payout = CASE WHEN $10 THEN $11::numeric ELSE payout END,
+        currency = CASE WHEN $12 THEN $13 ELSE currency END,
+        updated_at = now()
+      WHERE id = $1
+      RETURNING id, name, url, network_id, payout_mode, payout, currency, created_at`,
+    [
+      id,
+      given('name'), changes.name ?? null,
+      given('url'), changes.url ?? null,
+      given('network_id'), changes.network_id ?? null,
+      given('payout_mode'), changes.payout_mode ?? null,
+      given('payout'), changes.payout ?? null,
+      given('currency'), changes.currency ?? null,
+    ],
+  ).catch((error: { code?: string; constraint?: string }) => {
+    if (error.code === '23514' && error.constraint === 'offers_manual_needs_payout') {
+      throw new InputError('payout is required when payout_mode is "manual"; send payout with the change');
+    }
+    throw error;
+  });
+  const [row] = rows;
+  if (!row) throw new NotFoundError(`offer ${id} does not exist`, 'offer_not_found');
+  return row;
 }
 
 /** Creates a campaign sending traffic to an existing offer. */

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from '../util/errors';
 import { isCurrencyCode } from '../money/currency';
@@ -23,12 +24,28 @@ export interface TallyConfig {
   readonly postbackToken: string | undefined;
   /** Base URL for links handed out (campaign click URLs); derived from each request when unset. */
   readonly publicUrl: string | undefined;
-  /** Trust X-Forwarded-For/-Proto from a proxy in front (true, false, or a comma list of proxy addresses). */
-  readonly trustProxy: boolean | string;
+  /**
+   * Which proxies' X-Forwarded-For/-Proto to trust: false (none: the socket address is the
+   * client), a hop count, or a list of proxy addresses/CIDRs. `true` is refused: it would take
+   * the client-controlled leftmost address.
+   */
+  readonly trustProxy: false | number | string[];
+  /** Flood limits per client IP per minute (0 turns one off); see DESIGN "Trust". */
+  readonly rejectLimitPerMinute: number;
+  readonly clickRateLimitPerMinute: number;
+  /** Age in days after which attempts that created or changed nothing are deleted. */
+  readonly logRetentionDays: number;
+  /** Largest CSV the upload API accepts, in bytes. */
+  readonly uploadMaxBytes: number;
+  /** `/metrics` without a token when true; otherwise the admin token or `metricsToken` as bearer. */
+  readonly metricsPublic: boolean;
+  readonly metricsToken: string | undefined;
+  /** `tally worker` serves /metrics and /healthz on this port when set. */
+  readonly metricsPort: number | undefined;
   readonly stateDir: string;
   readonly logLevel: string;
-  /** Group-commit batches committing at once, and how long a batch waits for company (ms). */
-  readonly intake: { readonly maxInFlight: number; readonly maxWaitMs: number };
+  /** Group-commit batches committing at once, how long a batch waits for company (ms), and how many postbacks it holds at most. */
+  readonly intake: { readonly maxInFlight: number; readonly maxWaitMs: number; readonly maxPending: number };
   /** How long a worker's job lock lasts; a killed worker's job is retried after it (ms). */
   readonly workerLockMs: number;
 }
@@ -50,6 +67,16 @@ const url = (name: string, protocols: string[]) =>
     },
     { message: `${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
+
+const intRange = (name: string, min: number, max: number) =>
+  z.coerce
+    .number({ message: `${name} must be an integer from ${min} to ${max}` })
+    .int({ message: `${name} must be an integer from ${min} to ${max}` })
+    .min(min, { message: `${name} must be an integer from ${min} to ${max}` })
+    .max(max, { message: `${name} must be an integer from ${min} to ${max}` });
+
+const boolean = (name: string) =>
+  z.enum(['true', 'false', '1', '0'], { message: `${name} must be true or false` }).transform((value) => value === 'true' || value === '1');
 
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -79,6 +106,14 @@ const envSchema = z.object({
   TALLY_STATE_DIR: z.string().default('.tally'),
   TALLY_INTAKE_IN_FLIGHT: z.coerce.number().int().min(1, { message: 'TALLY_INTAKE_IN_FLIGHT must be an integer from 1 to 64' }).max(64, { message: 'TALLY_INTAKE_IN_FLIGHT must be an integer from 1 to 64' }).default(2),
   TALLY_INTAKE_WAIT_MS: z.coerce.number().int().min(0, { message: 'TALLY_INTAKE_WAIT_MS must be an integer from 0 to 1000' }).max(1000, { message: 'TALLY_INTAKE_WAIT_MS must be an integer from 0 to 1000' }).default(2),
+  TALLY_INTAKE_MAX_PENDING: intRange('TALLY_INTAKE_MAX_PENDING', 100, 1_000_000).default(10_000),
+  REJECT_LIMIT_PER_MINUTE: intRange('REJECT_LIMIT_PER_MINUTE', 0, 10_000_000).default(600),
+  CLICK_RATE_LIMIT_PER_MINUTE: intRange('CLICK_RATE_LIMIT_PER_MINUTE', 0, 10_000_000).default(0),
+  LOG_RETENTION_DAYS: intRange('LOG_RETENTION_DAYS', 1, 36_500).default(180),
+  UPLOAD_MAX_MB: intRange('UPLOAD_MAX_MB', 1, 10_240).default(100),
+  METRICS_PUBLIC: boolean('METRICS_PUBLIC').default(false),
+  METRICS_TOKEN: z.string().min(16, { message: 'METRICS_TOKEN must be at least 16 characters' }).optional(),
+  METRICS_PORT: intRange('METRICS_PORT', 1, 65535).optional(),
   TALLY_WORKER_LOCK_MS: z.coerce.number().int().min(1000, { message: 'TALLY_WORKER_LOCK_MS must be an integer of at least 1000' }).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -99,7 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TallyConfig {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const given = present[variable];
-    const shown = variable === 'ADMIN_TOKEN' || variable === 'SECRET_KEY' || variable === 'POSTBACK_TOKEN' ? '' : given === undefined ? '' : ` (got "${given}")`;
+    const secret = ['ADMIN_TOKEN', 'SECRET_KEY', 'POSTBACK_TOKEN', 'METRICS_TOKEN'].includes(variable);
+    const shown = secret || given === undefined ? '' : ` (got "${maskUrlPasswords(given)}")`;
     throw new ConfigError(`Invalid ${variable}: ${issue?.message ?? 'invalid value'}${shown}`);
   }
   const values = parsed.data;
@@ -133,12 +169,52 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TallyConfig {
     defaultCurrency: values.DEFAULT_CURRENCY ?? values.DISPLAY_CURRENCY,
     postbackToken: values.POSTBACK_TOKEN,
     publicUrl: values.PUBLIC_URL,
-    trustProxy: values.TRUST_PROXY === undefined || values.TRUST_PROXY === 'false' ? false : values.TRUST_PROXY === 'true' ? true : values.TRUST_PROXY,
+    trustProxy: parseTrustProxy(values.TRUST_PROXY),
+    rejectLimitPerMinute: values.REJECT_LIMIT_PER_MINUTE,
+    clickRateLimitPerMinute: values.CLICK_RATE_LIMIT_PER_MINUTE,
+    logRetentionDays: values.LOG_RETENTION_DAYS,
+    uploadMaxBytes: values.UPLOAD_MAX_MB * 1024 * 1024,
+    metricsPublic: values.METRICS_PUBLIC,
+    metricsToken: values.METRICS_TOKEN,
+    metricsPort: values.METRICS_PORT,
     stateDir: values.TALLY_STATE_DIR,
-    intake: { maxInFlight: values.TALLY_INTAKE_IN_FLIGHT, maxWaitMs: values.TALLY_INTAKE_WAIT_MS },
+    intake: { maxInFlight: values.TALLY_INTAKE_IN_FLIGHT, maxWaitMs: values.TALLY_INTAKE_WAIT_MS, maxPending: values.TALLY_INTAKE_MAX_PENDING },
     workerLockMs: values.TALLY_WORKER_LOCK_MS,
     logLevel: values.LOG_LEVEL,
   };
+}
+
+/**
+ * TRUST_PROXY: unset or `false` (trust no proxy), a hop count (`1`: one proxy in front), or a
+ * comma-separated list of proxy addresses/CIDRs. `true` is refused: trusting every hop takes the
+ * leftmost X-Forwarded-For address, which the client writes itself.
+ */
+export function parseTrustProxy(value: string | undefined): false | number | string[] {
+  if (value === undefined || value.trim() === '' || value.trim() === 'false') return false;
+  const text = value.trim();
+  if (text === 'true') {
+    throw new ConfigError('Invalid TRUST_PROXY: "true" would trust the client-controlled leftmost X-Forwarded-For address; give the number of proxies in front (e.g. 1) or their addresses/CIDRs (e.g. 10.0.0.0/8,127.0.0.1)');
+  }
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops < 1 || hops > 10) throw new ConfigError(`Invalid TRUST_PROXY: a hop count must be from 1 to 10 (got "${text}")`);
+    return hops;
+  }
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    const [address = '', prefix] = entry.split('/');
+    const family = isIP(address);
+    const maxPrefix = family === 6 ? 128 : 32;
+    if (family === 0 || (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= maxPrefix))) {
+      throw new ConfigError(`Invalid TRUST_PROXY: "${entry}" is not an IP address or CIDR; use a hop count or a comma-separated list such as 10.0.0.0/8,127.0.0.1`);
+    }
+  }
+  return entries;
+}
+
+/** A message with the password of every URL in it replaced by ***. */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]*@/gi, '$1***@');
 }
 
 /** Accepts 64 hex characters or base64 of exactly 32 bytes. */

@@ -8,6 +8,7 @@ import type { AppContext } from './context';
 import { requireAdmin } from './plugins/admin-auth';
 import { errorHandlerPlugin } from './plugins/error-handler';
 import { catalogRoutes } from './routes/admin-catalog';
+import { networkRoutes } from './routes/admin-networks';
 import { connectionRoutes } from './routes/admin-connections';
 import { registerBullBoard } from './plugins/bull-board';
 import { fxRoutes } from './routes/admin-fx';
@@ -25,8 +26,8 @@ export const MAX_URL_LENGTH = 8 * 1024;
 export const BODY_LIMIT = 64 * 1024;
 
 export interface BuildAppOptions {
-  /** Trust X-Forwarded-* from a proxy in front (for client IPs and https detection). */
-  readonly trustProxy?: boolean | string;
+  /** Which proxies' X-Forwarded-* to trust (for client IPs and https detection); see config TRUST_PROXY. */
+  readonly trustProxy?: false | number | string[];
 }
 
 /**
@@ -39,7 +40,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     // Request logging would write every postback URL, tokens included; errors are logged instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? ctx.config.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
@@ -93,7 +94,9 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
   await app.register(scriptRoutes);
 
   await app.register(async (admin) => {
-    admin.addHook('preHandler', requireAdmin(ctx.config.adminToken));
+    // onRequest: credentials are checked before the body is parsed or validated.
+    admin.addHook('onRequest', requireAdmin(ctx.config.adminToken, { publicUrl: ctx.config.publicUrl }));
+    await admin.register(networkRoutes, { ctx });
     await admin.register(catalogRoutes, { ctx });
     await admin.register(recordRoutes, { ctx });
     await admin.register(uploadRoutes, { ctx });
@@ -101,7 +104,13 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     await admin.register(reportRoutes, { ctx });
     await admin.register(connectionRoutes, { ctx });
   });
-  if (ctx.pulls) await registerBullBoard(app, ctx.pulls.queues, ctx.config.adminToken);
+  if (ctx.pulls) await registerBullBoard(app, ctx.pulls.queues, ctx.config);
 
   return app;
+}
+
+/** TRUST_PROXY as fastify takes it: a hop count becomes "trust the nearest n hops". */
+function fastifyTrustProxy(setting: false | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return setting;
 }

@@ -21,6 +21,19 @@ export interface GroupCommitOptions {
   readonly maxBatchSize?: number;
   /** Batches committing at the same time (each holds a database connection). */
   readonly maxInFlight?: number;
+  /**
+   * Submissions held in memory at once (collecting, queued or committing). Beyond it `submit`
+   * fails with {@link IntakeFullError} at once instead of growing memory without bound.
+   */
+  readonly maxPending?: number;
+}
+
+/** The in-memory intake is full: the caller answers 503 with Retry-After (or spools, once a spool exists). */
+export class IntakeFullError extends Error {
+  constructor(readonly limit: number) {
+    super(`the intake holds ${limit} postbacks waiting for the database; retry shortly`);
+    this.name = 'IntakeFullError';
+  }
 }
 
 /**
@@ -37,6 +50,8 @@ export class GroupCommitIntake implements ConversionIntake {
   private readonly maxWaitMs: number;
   private readonly maxBatchSize: number;
   private readonly maxInFlight: number;
+  private readonly maxPending: number;
+  private pending = 0;
 
   constructor(
     private readonly registrar: Registrar,
@@ -46,10 +61,24 @@ export class GroupCommitIntake implements ConversionIntake {
     this.maxWaitMs = options.maxWaitMs ?? 2;
     this.maxBatchSize = options.maxBatchSize ?? 500;
     this.maxInFlight = options.maxInFlight ?? 4;
+    this.maxPending = options.maxPending ?? 10_000;
+  }
+
+  /** Submissions held in memory right now. */
+  get size(): number {
+    return this.pending;
   }
 
   submit(input: RegistrationInput, options: IntakeOptions): Promise<RegistrationOutcome> {
-    return new Promise((resolve, reject) => {
+    if (this.pending >= this.maxPending) return Promise.reject(new IntakeFullError(this.maxPending));
+    this.pending += 1;
+    const settle = <T>(fn: (value: T) => void) => (value: T): void => {
+      this.pending -= 1;
+      fn(value);
+    };
+    return new Promise<RegistrationOutcome>((resolveOutcome, rejectOutcome) => {
+      const resolve = settle(resolveOutcome);
+      const reject = settle(rejectOutcome);
       const key = JSON.stringify([options.source, options.connectionId ?? null, options.uploadId ?? null, options.networkId ?? null, options.offerId ?? null, options.defaultType ?? null]);
       let group = this.groups.get(key);
       if (!group) {

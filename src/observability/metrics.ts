@@ -30,6 +30,29 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly intakeRefused = new Counter({
+    name: 'tally_intake_refused_total',
+    help: 'Postbacks answered 503 because the in-memory intake was full',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly rejectionsSuppressed = new Counter({
+    name: 'tally_rejections_suppressed_total',
+    help: 'Rejected attempts answered 429 and not logged because their client IP was over REJECT_LIMIT_PER_MINUTE',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly clicksLimited = new Counter({
+    name: 'tally_clicks_rate_limited_total',
+    help: 'Clicks answered 429 because their client IP was over CLICK_RATE_LIMIT_PER_MINUTE',
+    registers: [this.registry],
+  });
+  readonly batchIsolations = new Counter({
+    name: 'tally_batch_isolations_total',
+    help: 'Batches split because one input could not be stored (each split counts once)',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tally_' });
   }

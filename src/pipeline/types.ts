@@ -29,8 +29,17 @@ export interface RegistrationInput {
   readonly line?: number;
   /** Registration-log id of the unknown_click_id attempt this re-registers. */
   readonly rematchOf?: string;
-  /** Address the request came from; checked against the network's postback IP allow-list (S2S postbacks only). */
-  readonly clientIp?: string;
+  /** Address the request came from: stored on the log row; checked against the network's postback IP allow-list (S2S postbacks). */
+  readonly clientIp?: string | null;
+  /** HMAC (under SECRET_KEY) of the postback token the request presented; never the token. */
+  readonly tokenDigest?: string | null;
+  /**
+   * Id assigned when the request was received (HTTP routes). The log makes it unique, so a copy
+   * of the same request registered twice (spool drain after a late commit) settles only once.
+   */
+  readonly intakeId?: string;
+  /** Whether a rejection of this input is logged (default true); the flood limit turns it off. */
+  readonly logRejection?: boolean;
 }
 
 export interface RegisterOptions {
@@ -60,6 +69,12 @@ export interface RegisterOptions {
   readonly identifyAcceptedByContent?: boolean;
   /** Run inside the caller's transaction (e.g. to advance a checkpoint atomically). */
   readonly transaction?: Transaction;
+}
+
+/** Why an input was refused before it reached the pipeline's matching (intake decisions). */
+export interface PreRejection {
+  readonly reason: string;
+  readonly message: string;
 }
 
 export interface RegistrationOutcome {

@@ -4,6 +4,7 @@ import type { TallyConfig } from '../config/config';
 import { buildApp, type BuildAppOptions } from '../http/app';
 import type { AppContext } from '../http/context';
 import { stopServer } from '../http/server';
+import { FloodGuard } from '../intake/flood-guard';
 import { GroupCommitIntake } from '../intake/group-commit-intake';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../observability/metrics';
@@ -34,7 +35,8 @@ export async function startHttp(
   const redis = options.redis ?? new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   if (!options.redis) await redis.connect().catch((error: Error) => logger.warn({ err: error.message }, 'redis not reachable; /readyz will say so'));
-  const ctx: AppContext = { config, db: services.db, registrar, intake, metrics, logger, redis, ...(options.pulls ? { pulls: options.pulls } : {}) };
+  const flood = new FloodGuard(redis, services.db, config.queuePrefix, { rejectsPerMinute: config.rejectLimitPerMinute, clicksPerMinute: config.clickRateLimitPerMinute });
+  const ctx: AppContext = { config, db: services.db, registrar, intake, metrics, logger, redis, flood, ...(options.pulls ? { pulls: options.pulls } : {}) };
   const app = await buildApp(ctx, { trustProxy: config.trustProxy });
   const address = await app.listen({ host: config.host, port: config.port });
   let stopping: Promise<void> | undefined;

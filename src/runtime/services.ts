@@ -3,6 +3,7 @@ import type { TallyConfig } from '../config/config';
 import { createDb, type Db } from '../db/database';
 import type { Metrics } from '../observability/metrics';
 import { Registrar } from '../pipeline/registrar';
+import { tokenDigest } from '../trust/token-digest';
 import { explainConnectionError } from '../util/connection-errors';
 
 /** The long-lived pieces a command needs, opened once and closed together. */
@@ -11,6 +12,18 @@ export interface Services {
   readonly db: Db;
   readonly registrar: Registrar;
   close(): Promise<void>;
+}
+
+/** The pipeline as the configuration sets it up (pricing currencies, the global postback token). */
+export function createRegistrar(db: Db, config: TallyConfig, metrics?: Metrics): Registrar {
+  return new Registrar(db, {
+    displayCurrency: config.displayCurrency,
+    defaultCurrency: config.defaultCurrency,
+    globalTokenDigest: config.postbackToken === undefined ? null : tokenDigest(config.secretKey, config.postbackToken),
+    ...(metrics
+      ? { onOutcomes: (source, outcomes) => metrics.recordOutcomes(source, outcomes), onIsolation: () => metrics.batchIsolations.inc() }
+      : {}),
+  });
 }
 
 /** Opens the database (checking that it answers) and builds the pipeline. */
@@ -24,11 +37,7 @@ export async function openServices(config: TallyConfig, options: { poolMax?: num
   }
   // One pipeline per process: every route and job shares it (and its cache of known types).
   const { metrics } = options;
-  const registrar = new Registrar(db, {
-    displayCurrency: config.displayCurrency,
-    defaultCurrency: config.defaultCurrency,
-    ...(metrics ? { onOutcomes: (source, outcomes) => metrics.recordOutcomes(source, outcomes) } : {}),
-  });
+  const registrar = createRegistrar(db, config, metrics);
   return {
     config,
     db,

@@ -111,7 +111,7 @@ describe('conversions and the postback log', () => {
     expect(byClick.json().items.map((item: { outcome: string; reason: string | null }) => [item.outcome, item.reason])).toEqual([['duplicate', 'unchanged'], ['accepted', null]]);
     expect(byClick.json().items[0]).toMatchObject({ message: 'already registered with the same status and payout', request: { method: 'GET', path: '/cf/cv', query: { click_id: clickId, txid: 'G1' } } });
     const macros = await get('/api/v1/postback-log?outcome=rejected&reason=unreplaced_macro&source=postback');
-    expect(macros.json().items[0]).toMatchObject({ outcome: 'rejected', reason: 'unreplaced_macro', click_id: null, txid: null, request: { query: { click_id: '{clickid}' } } });
+    expect(macros.json().items[0]).toMatchObject({ outcome: 'rejected', reason: 'unreplaced_macro', click_id: null, txid: 'G2', request: { query: { click_id: '{clickid}' } } });
     expect(macros.json().items[0].message).toMatch(/unreplaced macro/);
     const paged = await get('/api/v1/postback-log?limit=1');
     expect(paged.json().next_cursor).toEqual(expect.any(String));

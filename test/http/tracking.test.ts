@@ -54,7 +54,7 @@ describe('GET /cf/click/:campaignId', () => {
   });
 
   test('over HTTPS the cookie is SameSite=None; Secure so a cross-site pixel may carry it', async () => {
-    const secure = await createTestApp(testDb, {}, { trustProxy: true });
+    const secure = await createTestApp(testDb, {}, { trustProxy: 1 });
     const funnel = await createFunnel(testDb.db);
     const response = await secure.app.inject({ method: 'GET', url: `/cf/click/${funnel.campaignId}`, headers: { 'x-forwarded-proto': 'https' } });
     expect(response.headers['set-cookie']).toMatch(/SameSite=None; Secure$/);
@@ -193,7 +193,7 @@ describe('POSTBACK_TOKEN', () => {
 });
 
 describe('per-network postback IP allow-list', () => {
-  test('S2S postbacks from other addresses are refused with 403 and logged; pixels are not subject to it', async () => {
+  test('S2S postbacks from other addresses are refused with 403 and logged; with an IP list browser routes are refused unless accepted explicitly', async () => {
     const { clickId } = await funnelWithClick({ network: { postback_ips: ['203.0.113.0/24', '2001:db8::/32'] } });
     const refused = await t.app.inject({ method: 'GET', url: `/cf/cv?click_id=${clickId}&txid=I1`, remoteAddress: '198.51.100.7' });
     expect([refused.statusCode, refused.json().reason]).toEqual([403, 'ip_not_allowed']);
@@ -202,9 +202,13 @@ describe('per-network postback IP allow-list', () => {
     expect(allowed.statusCode).toBe(200);
     const ipv6 = await t.app.inject({ method: 'GET', url: `/cf/cv?click_id=${clickId}&txid=I2`, remoteAddress: '2001:db8::5' });
     expect(ipv6.statusCode).toBe(200);
+    // A request that presents itself as a pixel does not get around the list: the route is refused.
     const pixel = await t.app.inject({ method: 'GET', url: `/cf/cv?txid=I3`, remoteAddress: '198.51.100.7', headers: { 'sec-fetch-dest': 'image', cookie: `cf_click_id=${clickId}` } });
     expect(pixel.statusCode).toBe(200);
-    expect(await testDb.db('conversions').where({ click_id: clickId })).toHaveLength(3);
+    expect(pixel.headers['content-type']).toBe('image/gif');
+    expect(await testDb.db('conversions').where({ click_id: clickId })).toHaveLength(2);
+    const [logged] = await testDb.db('registration_log').where({ click_id: clickId, source: 'pixel' });
+    expect(logged).toMatchObject({ outcome: 'rejected', reason: 'route_not_allowed', client_ip: '198.51.100.7' });
   });
 });
 
@@ -221,7 +225,8 @@ describe('script, health and metrics', () => {
   test('healthz, readyz and metrics', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
     expect((await t.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { postgres: 'ok' } });
-    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect((await t.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics', headers: auth });
     expect(metrics.body).toMatch(/tally_registrations_total\{source="postback",outcome="accepted",reason=""\} \d+/);
     expect(metrics.body).toContain('tally_http_request_duration_seconds_bucket');
   });

@@ -4,7 +4,7 @@ import type { AppContext } from '../../src/http/context';
 import { GroupCommitIntake } from '../../src/intake/group-commit-intake';
 import { silentLogger } from '../../src/log/logger';
 import { Metrics } from '../../src/observability/metrics';
-import { Registrar } from '../../src/pipeline/registrar';
+import { createRegistrar } from '../../src/runtime/services';
 import type { TallyConfig } from '../../src/config/config';
 import type { TestDatabase } from './database';
 
@@ -28,7 +28,14 @@ export function testConfig(overrides: Partial<TallyConfig> = {}): TallyConfig {
     trustProxy: false,
     stateDir: '/tmp/tally-test-state',
     logLevel: 'silent',
-    intake: { maxInFlight: 2, maxWaitMs: 2 },
+    intake: { maxInFlight: 2, maxWaitMs: 2, maxPending: 10_000 },
+    rejectLimitPerMinute: 0,
+    clickRateLimitPerMinute: 0,
+    logRetentionDays: 180,
+    uploadMaxBytes: 100 * 1024 * 1024,
+    metricsPublic: false,
+    metricsToken: undefined,
+    metricsPort: undefined,
     workerLockMs: 60_000,
     ...overrides,
   };
@@ -43,12 +50,8 @@ export interface TestApp {
 export async function createTestApp(testDb: TestDatabase, overrides: Partial<TallyConfig> = {}, options: BuildAppOptions = {}): Promise<TestApp> {
   const config = testConfig({ ...overrides, databaseUrl: testDb.url });
   const metrics = new Metrics({ defaultMetrics: false });
-  const registrar = new Registrar(testDb.db, {
-    displayCurrency: config.displayCurrency,
-    defaultCurrency: config.defaultCurrency,
-    onOutcomes: (source, outcomes) => metrics.recordOutcomes(source, outcomes),
-  });
-  const intake = new GroupCommitIntake(registrar, {}, (size) => metrics.intakeBatchSize.observe(size));
+  const registrar = createRegistrar(testDb.db, config, metrics);
+  const intake = new GroupCommitIntake(registrar, config.intake, (size) => metrics.intakeBatchSize.observe(size));
   const ctx: AppContext = { config, db: testDb.db, registrar, intake, metrics, logger: silentLogger() };
   const app = await buildApp(ctx, options);
   await app.ready();

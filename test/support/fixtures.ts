@@ -1,5 +1,6 @@
 import type { Db } from '../../src/db/database';
-import { createCampaign, createNetwork, createOffer, insertClicks, type NewNetwork, type NewOffer } from '../../src/catalog/catalog';
+import { createCampaign, createOffer, insertClicks, type NewOffer } from '../../src/catalog/catalog';
+import { createNetwork, type NetworkChanges } from '../../src/catalog/network-store';
 
 export interface Funnel {
   networkId: string;
@@ -8,8 +9,8 @@ export interface Funnel {
 }
 
 /** A network, an offer on it and a campaign sending traffic to it. */
-export async function createFunnel(db: Db, options: { network?: Partial<NewNetwork>; offer?: Partial<NewOffer> } = {}): Promise<Funnel> {
-  const network = await createNetwork(db, { name: 'Test network', ...options.network });
+export async function createFunnel(db: Db, options: { network?: Partial<NetworkChanges>; offer?: Partial<NewOffer> } = {}): Promise<Funnel> {
+  const network = await createNetwork(db, Buffer.alloc(32, 1), { name: 'Test network', ...options.network });
   const offer = await createOffer(db, { name: 'Test offer', url: 'https://offer.example/?s2={cf_click_id}', network_id: network.id, ...options.offer });
   const campaign = await createCampaign(db, { name: 'Test campaign', offer_id: offer.id });
   return { networkId: network.id, offerId: offer.id, campaignId: campaign.id };

@@ -4,27 +4,82 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return a.length === b.length && a.length > 0 && timingSafeEqual(a, b);
+}
+
+/** The secret a request presents: a bearer token, or the password of HTTP Basic (any user name). */
+export function presentedSecret(request: FastifyRequest): { kind: 'bearer' | 'basic'; secret: string } | undefined {
+  const header = request.headers.authorization ?? '';
+  const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+  if (bearer !== undefined) return { kind: 'bearer', secret: bearer };
+  const basic = /^Basic\s+(.+)$/i.exec(header)?.[1];
+  if (basic !== undefined) {
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    return { kind: 'basic', secret: decoded.slice(decoded.indexOf(':') + 1) };
+  }
+  return undefined;
+}
+
+export interface AdminAuthOptions {
+  /** Realm for `WWW-Authenticate: Basic` (pages a browser opens, e.g. Bull Board). */
+  readonly basicRealm?: string;
+  /** Further accepted secrets (e.g. METRICS_TOKEN for /metrics). */
+  readonly alsoAccept?: readonly string[];
+  /** Another way a request may prove itself (the console's session cookie). */
+  readonly session?: (request: FastifyRequest) => boolean;
+  /** Public origin (PUBLIC_URL) accepted besides the request's own. */
+  readonly publicUrl?: string | undefined;
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Refuses a state-changing request that a browser sent from another site: a browser attaches
+ * cached Basic credentials and cookies to cross-site requests, so credentials alone do not prove
+ * the operator meant it. Browsers say where a request comes from (`Sec-Fetch-Site`, `Origin`);
+ * clients that are not browsers (curl, scripts) send neither and are judged by credentials alone.
+ */
+export function crossSiteRefusal(request: FastifyRequest, publicUrl?: string): string | undefined {
+  if (!UNSAFE_METHODS.has(request.method)) return undefined;
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') {
+    return `a ${request.method} from another site (Sec-Fetch-Site: ${site}) is not accepted; use the console or the API from a script`;
+  }
+  const origin = request.headers.origin;
+  if (typeof origin === 'string' && origin !== '') {
+    const own = `${request.protocol}://${request.host}`;
+    const allowed = [own.toLowerCase(), ...(publicUrl ? [new URL(publicUrl).origin.toLowerCase()] : [])];
+    if (!allowed.includes(origin.toLowerCase())) return `a ${request.method} from origin ${origin.slice(0, 100)} is not accepted (this server is ${own})`;
+  }
+  return undefined;
 }
 
 /**
- * preHandler for the admin API and Bull Board: `Authorization: Bearer <ADMIN_TOKEN>`, or HTTP
- * Basic with the token as password (any user name) so that a browser can open the dashboard.
+ * onRequest hook for the admin API, Bull Board and the console: checks credentials before
+ * anything is parsed or validated (an unauthenticated caller learns nothing about the body it
+ * sent), then refuses cross-site state changes. Accepts `Authorization: Bearer <ADMIN_TOKEN>`,
+ * HTTP Basic with the token as password (any user name), or a session the caller recognises.
  */
-export function requireAdmin(adminToken: string, options: { basicRealm?: string } = {}) {
+export function requireAdmin(adminToken: string, options: AdminAuthOptions = {}) {
+  const accepted = [adminToken, ...(options.alsoAccept ?? [])].filter((secret) => secret.length >= 16);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const header = request.headers.authorization ?? '';
-    const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
-    if (bearer !== undefined && sameSecret(bearer, adminToken)) return;
-    const basic = /^Basic\s+(.+)$/i.exec(header)?.[1];
-    if (basic !== undefined) {
-      const decoded = Buffer.from(basic, 'base64').toString('utf8');
-      const password = decoded.slice(decoded.indexOf(':') + 1);
-      if (sameSecret(password, adminToken)) return;
+    const presented = presentedSecret(request);
+    const authenticated = (presented !== undefined && accepted.some((secret) => sameSecret(presented.secret, secret))) || (options.session?.(request) ?? false);
+    if (!authenticated) {
+      if (options.basicRealm) reply.header('WWW-Authenticate', `Basic realm="${options.basicRealm}"`);
+      await reply.status(401).send({
+        error: {
+          code: 'unauthorized',
+          message: presented
+            ? 'the admin token is wrong'
+            : 'send Authorization: Bearer <ADMIN_TOKEN> (printed by `tally serve` on first start, or set ADMIN_TOKEN)',
+        },
+      });
+      return;
     }
-    if (options.basicRealm) reply.header('WWW-Authenticate', `Basic realm="${options.basicRealm}"`);
-    await reply.status(401).send({
-      error: { code: 'unauthorized', message: header ? 'the admin token is wrong' : 'send Authorization: Bearer <ADMIN_TOKEN> (printed by `tally serve` on first start, or set ADMIN_TOKEN)' },
-    });
+    const refusal = crossSiteRefusal(request, options.publicUrl);
+    if (refusal) {
+      await reply.status(403).send({ error: { code: 'cross_site_request', message: refusal } });
+    }
   };
 }

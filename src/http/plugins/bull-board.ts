@@ -3,12 +3,13 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Queues } from '../../../jobs/queues';
+import type { TallyConfig } from '../../config/config';
 import { requireAdmin } from './admin-auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
-/** Bull Board for the pull and backfill queues, behind the admin token (Bearer or Basic for browsers). */
-export async function registerBullBoard(app: FastifyInstance, queues: Queues, adminToken: string): Promise<void> {
+/** Bull Board for the pull and backfill queues, behind the admin token (Bearer or Basic for browsers), same-origin for changes. */
+export async function registerBullBoard(app: FastifyInstance, queues: Queues, config: Pick<TallyConfig, 'adminToken' | 'publicUrl'>): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   createBullBoard({
@@ -17,7 +18,11 @@ export async function registerBullBoard(app: FastifyInstance, queues: Queues, ad
     options: { uiConfig: { boardTitle: 'Tally queues' } },
   });
   await app.register(async (scope) => {
-    scope.addHook('onRequest', requireAdmin(adminToken, { basicRealm: 'Tally' }));
+    // Same-origin checks included: a browser replays cached Basic credentials on cross-site requests.
+    scope.addHook('onRequest', requireAdmin(config.adminToken, { basicRealm: 'Tally', publicUrl: config.publicUrl }));
+    scope.addHook('onSend', async (_request, reply) => {
+      reply.header('Cache-Control', 'no-store');
+    });
     await scope.register(serverAdapter.registerPlugin() as Parameters<typeof scope.register>[0], { prefix: BULL_BOARD_PATH });
   });
 }

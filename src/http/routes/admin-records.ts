@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Conditions } from '../../db/conditions';
 import { query } from '../../db/sql';
 import { formatMoney } from '../../money/decimal';
-import { outcomeMessages } from '../../pipeline/registrar';
+import { settledMessage } from '../../pipeline/outcomes';
 import { SOURCES } from '../../pipeline/types';
 import { InputError } from '../../util/errors';
 import type { AppContext } from '../context';
@@ -177,7 +177,7 @@ export async function recordRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
         items: page.map((row) => ({
           ...row,
           received_at: row.received_at.toISOString(),
-          message: row.message ?? (row.reason ? ((outcomeMessages as Record<string, string>)[row.reason] ?? null) : null),
+          message: row.message ?? settledMessage(row.reason),
         })),
         next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.id) : null,
       };

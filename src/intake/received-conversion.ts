@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { storableJson } from '../pipeline/characters';
+import { isPlaceholder } from '../pipeline/macros';
+import type { RegistrationInput } from '../pipeline/types';
+import { tokenDigest } from '../trust/token-digest';
+import type { TrackingRoute } from '../trust/trust-policy';
+
+/** A conversion request as it reached `/cf/cv`, before any decision. */
+export interface ConversionRequestParts {
+  readonly method: string;
+  readonly path: string;
+  readonly query: unknown;
+  readonly body: unknown;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Client address after TRUST_PROXY. */
+  readonly ip: string;
+  /** The cf_click_id cookie, when the browser sent one. */
+  readonly cookieClickId: string | undefined;
+}
+
+/** What the intake layer decided about a request; the pipeline judges the rest once the click is known. */
+export interface ReceivedConversion {
+  /** The route the request presents itself as. It can only lose rights: see trust-policy.ts. */
+  readonly route: TrackingRoute;
+  /** An image request gets a 1×1 GIF whatever happens. */
+  readonly image: boolean;
+  readonly input: RegistrationInput;
+  /** Things that did not block the request (cookie used for a placeholder, characters replaced). */
+  readonly warnings: readonly string[];
+}
+
+const CLICK_ID_NAMES = ['click_id', 'cf_click_id', 'cid', 'clickid'];
+/** Parameters that are credentials or transport details, never stored as conversion data. */
+const SECRET_PARAMS = new Set(['token']);
+const TRANSPORT_PARAMS = new Set(['src']);
+
+function header(headers: ConversionRequestParts['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Image requests: what a browser sends for `<img src>`. */
+export function isImageRequest(headers: ConversionRequestParts['headers']): boolean {
+  if (header(headers, 'sec-fetch-dest') === 'image') return true;
+  return /(^|,)\s*image\//i.test(header(headers, 'accept') ?? '');
+}
+
+function flatten(source: unknown): Record<string, unknown> {
+  if (source === null || typeof source !== 'object' || Array.isArray(source)) return {};
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(source as Record<string, unknown>)) {
+    out[name] = Array.isArray(value) ? value[0] : value;
+  }
+  return out;
+}
+
+function without(values: Record<string, unknown>, names: ReadonlySet<string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([name]) => !names.has(name)));
+}
+
+/**
+ * The intake decisions for one request to `/cf/cv`: its route, its fields (the click ID from the
+ * `cf_click_id` cookie when the URL has none or a placeholder), the raw request as the log keeps
+ * it (token removed, unstorable characters replaced), and the evidence the trust policy needs —
+ * client IP and the digest of the presented token, never the token. Pure.
+ */
+export function receiveConversion(parts: ConversionRequestParts, secretKey: Buffer, now = new Date()): ReceivedConversion {
+  const image = isImageRequest(parts.headers);
+  const query = flatten(parts.query);
+  const body = flatten(parts.body);
+  const given: Record<string, unknown> = { ...query, ...body };
+  const route: TrackingRoute = given.src === 'script' ? 'script' : image ? 'pixel' : 'postback';
+  const token = typeof given.token === 'string' && given.token !== '' ? given.token : undefined;
+
+  const fields = without(without(given, SECRET_PARAMS), TRANSPORT_PARAMS);
+  const warnings: string[] = [];
+  const named = CLICK_ID_NAMES.map((name) => fields[name]).find((value) => typeof value === 'string' && value.trim() !== '') as string | undefined;
+  if (parts.cookieClickId && (named === undefined || isPlaceholder(named))) {
+    // Pixel and script: the click ID comes from the tracking cookie; a placeholder such as
+    // click_id=OPTIONAL left in the pixel URL is replaced by it rather than rejected.
+    if (named !== undefined) warnings.push(`click ID "${storableJson(named.slice(0, 40)).value as string}" in the URL was a placeholder; used the cf_click_id cookie`);
+    for (const name of CLICK_ID_NAMES) delete fields[name];
+    fields.click_id = parts.cookieClickId;
+  }
+
+  const userAgent = header(parts.headers, 'user-agent');
+  const referer = header(parts.headers, 'referer');
+  const raw = {
+    method: parts.method,
+    path: parts.path,
+    query: without(query, SECRET_PARAMS),
+    ...(parts.body !== undefined && parts.body !== null ? { body: without(body, SECRET_PARAMS) } : {}),
+    ...(parts.cookieClickId ? { cookie_click_id: parts.cookieClickId } : {}),
+    ip: parts.ip,
+    ...(userAgent ? { user_agent: userAgent.slice(0, 300) } : {}),
+    ...(referer ? { referer: referer.slice(0, 500) } : {}),
+  };
+  const request = storableJson(raw);
+  if (request.changed) warnings.push('the request contained characters that cannot be stored (U+0000 or broken UTF-16); the log shows them as U+FFFD');
+
+  return {
+    route,
+    image,
+    warnings,
+    input: {
+      fields,
+      request: request.value,
+      clientIp: parts.ip,
+      tokenDigest: token === undefined ? null : tokenDigest(secretKey, token),
+      intakeId: randomUUID(),
+      receivedAt: now,
+    },
+  };
+}
