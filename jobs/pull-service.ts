@@ -8,7 +8,7 @@ import { InputError, NotFoundError } from '../src/util/errors';
 import { backfillWindow } from './windows';
 import { createBackfill, findBackfill, type BackfillRow } from './backfill-job';
 import type { PullTrigger } from './pull-job';
-import { schedulerId, type Queues } from './queues';
+import { RETENTION_SCHEDULER, schedulerId, type Queues } from './queues';
 
 /**
  * Scheduling and enqueueing of pulls and backfills, used by the admin API, the CLI and the worker.
@@ -44,6 +44,8 @@ export class PullService {
         removed.push(id);
       }
     }
+    // One daily retention job per install (upsert: every worker may call this at start).
+    await this.queues.maintenance.upsertJobScheduler(RETENTION_SCHEDULER, { every: 24 * 3600 * 1000 }, { name: 'retention', data: { task: 'retention' } });
     this.logger.debug({ scheduled: wanted.size, removed: removed.length }, 'job schedulers reconciled');
     return { scheduled: [...wanted], removed };
   }

@@ -5,10 +5,20 @@ import type { PullJobData } from './pull-job';
 
 export const PULL_QUEUE = 'pull';
 export const BACKFILL_QUEUE = 'backfill';
+export const MAINTENANCE_QUEUE = 'maintenance';
+/** The retention job's scheduler: one per install, daily. */
+export const RETENTION_SCHEDULER = 'retention:daily';
+
+/** Data of a maintenance job. */
+export interface MaintenanceJobData {
+  readonly task: 'retention';
+}
 
 export interface Queues {
   readonly pull: Queue<PullJobData>;
   readonly backfill: Queue<BackfillJobData>;
+  /** Housekeeping: the daily registration-log retention. */
+  readonly maintenance: Queue<MaintenanceJobData>;
   close(): Promise<void>;
 }
 
@@ -22,11 +32,17 @@ export function createQueues(connection: Redis, prefix: string): Queues {
   };
   const pull = new Queue<PullJobData>(PULL_QUEUE, { connection, prefix, defaultJobOptions });
   const backfill = new Queue<BackfillJobData>(BACKFILL_QUEUE, { connection, prefix, defaultJobOptions: { ...defaultJobOptions, attempts: 10 } });
+  const maintenance = new Queue<MaintenanceJobData>(MAINTENANCE_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+  });
   return {
     pull,
     backfill,
+    maintenance,
     async close() {
-      await Promise.all([pull.close(), backfill.close()]);
+      await Promise.all([pull.close(), backfill.close(), maintenance.close()]);
     },
   };
 }

@@ -6,7 +6,8 @@ import { classifyFailure } from './failures';
 import type { JobDeps } from './job-deps';
 import { runPull, type PullJobData, type PullResult } from './pull-job';
 import type { PullService } from './pull-service';
-import { BACKFILL_QUEUE, PULL_QUEUE } from './queues';
+import { BACKFILL_QUEUE, MAINTENANCE_QUEUE, PULL_QUEUE, type MaintenanceJobData } from './queues';
+import { runRetention } from './retention-job';
 
 export interface WorkerOptions {
   readonly pullConcurrency?: number;
@@ -18,11 +19,14 @@ export interface WorkerOptions {
   readonly queues?: ReadonlyArray<'pull' | 'backfill'>;
   /** Reconcile job schedulers at start (default true; a CLI backfill process skips it). */
   readonly reconcile?: boolean;
+  /** LOG_RETENTION_DAYS for the daily retention job (default 180). */
+  readonly logRetentionDays?: number;
 }
 
 export interface WorkerRuntime {
   readonly pullWorker: Worker<PullJobData, PullResult> | undefined;
   readonly backfillWorker: Worker<BackfillJobData> | undefined;
+  readonly maintenanceWorker: Worker<MaintenanceJobData> | undefined;
   /**
    * Stops taking jobs and waits for the active ones. With `force`, active jobs are aborted
    * instead: they stop at their next request and are retried elsewhere (their stored pages and
@@ -91,7 +95,17 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
       }),
     { ...common, concurrency: options.backfillConcurrency ?? 2 },
   );
-  const workers = [pullWorker, backfillWorker].filter((worker): worker is Worker => worker !== undefined);
+  // Housekeeping runs wherever pulls run.
+  const maintenanceWorker = !wanted.has('pull') ? undefined : new Worker<MaintenanceJobData>(
+    MAINTENANCE_QUEUE,
+    async (job) => {
+      const result = await runRetention(deps.db, options.logRetentionDays ?? 180);
+      deps.logger.info({ job: job.id, ...result }, 'registration log retention');
+      return result;
+    },
+    { ...common, concurrency: 1 },
+  );
+  const workers = [pullWorker, backfillWorker, maintenanceWorker].filter((worker): worker is Worker => worker !== undefined);
   for (const worker of workers) {
     worker.on('error', (error) => deps.logger.error({ err: error.message }, 'worker error'));
     worker.on('failed', (job, error) => deps.logger.warn({ job: job?.id, err: error.message }, 'job failed'));
@@ -100,6 +114,7 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
   return {
     pullWorker,
     backfillWorker,
+    maintenanceWorker,
     async close(force = false) {
       if (force) for (const controller of running) controller.abort(new Error('worker shutting down'));
       await Promise.all(workers.map((worker) => worker.close(force)));

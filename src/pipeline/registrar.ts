@@ -78,7 +78,11 @@ export class Registrar {
     if (inputs.length === 0) return [];
     const batchReceivedAt = options.receivedAt ?? new Date();
     const receivedAt = (index: number): Date => inputs[index]?.receivedAt ?? batchReceivedAt;
-    const normalized = inputs.map((input, index) => normalizeConversion(input.fields, { receivedAt: receivedAt(index), defaultType: options.defaultType }));
+    const normalized = inputs.map((input, index): NormalizeResult =>
+      input.rejection
+        ? { ok: false, rejection: { reason: input.rejection.reason, message: input.rejection.message, clickId: null } }
+        : normalizeConversion(input.fields, { receivedAt: receivedAt(index), defaultType: options.defaultType }),
+    );
     const batch: BatchContext = { inputs, normalized, options, receivedAt };
     const outcomes: Resolved[] = new Array(inputs.length);
     const all = inputs.map((_, index) => index);

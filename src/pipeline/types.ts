@@ -40,6 +40,8 @@ export interface RegistrationInput {
   readonly intakeId?: string;
   /** Whether a rejection of this input is logged (default true); the flood limit turns it off. */
   readonly logRejection?: boolean;
+  /** Set when the intake already refused the input: it is logged with this reason, nothing else is read. */
+  readonly rejection?: IntakeRejection;
 }
 
 export interface RegisterOptions {
@@ -71,8 +73,8 @@ export interface RegisterOptions {
   readonly transaction?: Transaction;
 }
 
-/** Why an input was refused before it reached the pipeline's matching (intake decisions). */
-export interface PreRejection {
+/** Why an input was refused before it had fields to read (a CSV line that cannot be parsed). */
+export interface IntakeRejection {
   readonly reason: string;
   readonly message: string;
 }

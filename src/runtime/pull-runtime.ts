@@ -45,6 +45,7 @@ export async function openPullRuntime(config: TallyConfig, services: Services, l
     async startWorkers(options = {}) {
       runtime.workers = await startWorkers(deps, service, redis, {
         lockDurationMs: config.workerLockMs,
+        logRetentionDays: config.logRetentionDays,
         stalledIntervalMs: config.workerLockMs / 2,
         ...options,
       });

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import type { Db } from '../db/database';
 import { query, queryOne } from '../db/sql';
+import { readCsvRecords } from './csv-records';
 import type { Registrar } from '../pipeline/registrar';
 import type { OutcomeStatus, RegistrationInput } from '../pipeline/types';
 import { InputError } from '../util/errors';
@@ -40,32 +40,29 @@ export interface UploadSummary {
 export interface UploadOptions {
   readonly filename?: string;
   readonly dryRun?: boolean;
-  /** Conversions per pipeline batch; bounds memory together with the parser's own buffer. */
+  /** Conversions per pipeline batch; bounds memory together with the record reader's own bound. */
   readonly batchSize?: number;
   /** Receives each line's result as soon as its batch is committed (in line order). */
   readonly onLine?: (result: UploadLineResult) => void;
 }
 
 /**
- * Registers a CSV of conversions, streaming: records are parsed as they arrive and handed to the
+ * Registers a CSV of conversions, streaming: records are read as they arrive and handed to the
  * pipeline in batches, so memory stays flat whatever the file size. A header line is optional;
  * without one the columns are `click_id,payout,transaction_id,conversion_type,timestamp`. BOM,
- * CRLF, quoted fields and blank lines are fine. Every line gets a result; re-uploading the same
- * file registers nothing new (txid-less lines under the accept policy are identified by content).
+ * CRLF, quoted fields and blank lines are fine. A line that is not valid CSV is rejected alone
+ * (`invalid_csv_line`, `line_too_long`) with its line number, like any other rejection; the lines
+ * around it are registered. Every line gets a result; re-uploading the same file registers
+ * nothing new (txid-less lines under the accept policy are identified by content).
  */
 export async function uploadCsv(db: Db, registrar: Registrar, input: Readable, options: UploadOptions = {}): Promise<UploadSummary> {
   const batchSize = options.batchSize ?? 5000;
   const counts = { rows: 0, accepted: 0, duplicates: 0, updated: 0, rejected: 0 };
   let uploadId: string | null = null;
   if (!options.dryRun) {
-    const row = await queryOne<{ id: string }>(db, 'INSERT INTO uploads (filename) VALUES ($1) RETURNING id', [options.filename ?? null]);
+    const row = await queryOne<{ id: string }>(db, 'INSERT INTO uploads (filename) VALUES ($1) RETURNING id', [options.filename?.slice(0, 500) ?? null]);
     uploadId = row?.id ?? null;
   }
-
-  const parser = input.pipe(
-    parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: true, info: true, skip_records_with_empty_values: true }),
-  );
-  input.on('error', (error) => parser.destroy(error));
 
   let columns: readonly (string | undefined)[] | undefined;
   let batch: RegistrationInput[] = [];
@@ -96,31 +93,40 @@ export async function uploadCsv(db: Db, registrar: Registrar, input: Readable, o
   };
 
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      if (columns === undefined) {
-        const header = detectHeader(record);
-        columns = header ?? POSITIONAL_COLUMNS.map((name) => HEADER_ALIASES[name]);
-        if (header) continue;
+    for await (const record of readCsvRecords(input)) {
+      if (!record.ok) {
+        batch.push({ fields: {}, request: { line: record.line, text: record.text }, line: record.line, rejection: { reason: record.reason, message: `line ${record.line}: ${record.message}` } });
+      } else {
+        if (columns === undefined) {
+          const header = detectHeader(record.fields);
+          columns = header ?? POSITIONAL_COLUMNS.map((name) => HEADER_ALIASES[name]);
+          if (header) continue;
+        }
+        const fields: Record<string, string> = {};
+        record.fields.forEach((value, position) => {
+          const name = columns?.[position];
+          if (name !== undefined && value !== '') fields[name] = value;
+        });
+        batch.push({ fields, request: { line: record.line, values: record.fields }, line: record.line });
       }
-      const fields: Record<string, string> = {};
-      record.forEach((value, position) => {
-        const name = columns?.[position];
-        if (name !== undefined && value !== '') fields[name] = value;
-      });
-      batch.push({ fields, request: { line: info.lines, values: record }, line: info.lines });
       if (batch.length >= batchSize) await flush();
     }
     await flush();
   } catch (error) {
     if (uploadId) await finishUpload(db, uploadId, 'failed', counts, (error as Error).message);
-    const code = (error as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
-      throw new InputError(`the CSV could not be read: ${(error as Error).message}`, 'invalid_csv');
-    }
+    if (error instanceof UploadTooLargeError) throw new InputError(error.message, 'upload_too_large');
     throw error;
   }
   if (uploadId) await finishUpload(db, uploadId, 'completed', counts, null);
   return { upload_id: uploadId, ...counts };
+}
+
+/** The upload stream passed its byte limit; what was read so far is registered, the rest is not. */
+export class UploadTooLargeError extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`the CSV is larger than ${Math.round(limitBytes / 1024 / 1024)} MB (UPLOAD_MAX_MB); lines read before the limit were registered (see the counts); split the file or use \`tally upload\` on the server`);
+    this.name = 'UploadTooLargeError';
+  }
 }
 
 /**

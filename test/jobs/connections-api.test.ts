@@ -114,5 +114,5 @@ test('Bull Board at /admin/queues needs the admin token, as bearer or as the Bas
   expect(wrong.statusCode).toBe(401);
   const queues = await tally.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers: auth });
   expect(queues.statusCode).toBe(200);
-  expect(queues.json().queues.map((queue: { name: string }) => queue.name).sort()).toEqual(['backfill', 'pull']);
+  expect(queues.json().queues.map((queue: { name: string }) => queue.name).sort()).toEqual(['backfill', 'maintenance', 'pull']);
 });

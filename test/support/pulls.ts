@@ -43,6 +43,7 @@ export async function createPullHarness(testDb: TestDatabase): Promise<PullHarne
       await harness.workers?.close(true);
       await queues.pull.obliterate({ force: true }).catch(() => undefined);
       await queues.backfill.obliterate({ force: true }).catch(() => undefined);
+      await queues.maintenance.obliterate({ force: true }).catch(() => undefined);
       await queues.close();
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length > 0) await redis.del(...keys);

@@ -92,8 +92,22 @@ test('a dry run reports outcomes and stores nothing', async () => {
   expect(await testDb.db('conversions').where({ click_id: a })).toHaveLength(0);
 });
 
-test('a malformed CSV fails with a readable reason', async () => {
-  await expect(upload('"unterminated,1\n')).rejects.toThrow(/the CSV could not be read/);
+test('a line that is not valid CSV is rejected alone, with its line number; the lines around it register', async () => {
+  const [a, b, c] = await createClicks(testDb.db, funnel.campaignId, 3);
+  const csv = `${a},1.00,mal-1,sale\n"x"y,2.00,mal-2,sale\n${b},3.00,mal-3,sale\nz${'z'.repeat(70_000)},1\n${c},4.00,mal-4,sale\n"unterminated,1\n`;
+  const { summary, lines } = await upload(csv);
+  expect(summary).toMatchObject({ rows: 6, accepted: 3, rejected: 3 });
+  expect(lines.map((line) => [line.line, line.status, line.reason])).toEqual([
+    [1, 'accepted', undefined],
+    [2, 'rejected', 'invalid_csv_line'],
+    [3, 'accepted', undefined],
+    [4, 'rejected', 'line_too_long'],
+    [5, 'accepted', undefined],
+    [6, 'rejected', 'invalid_csv_line'],
+  ]);
+  const logged = await testDb.db('registration_log').where({ upload_id: summary.upload_id, outcome: 'rejected' }).orderBy('upload_line');
+  expect(logged.map((row) => [row.upload_line, row.reason])).toEqual([[2, 'invalid_csv_line'], [4, 'line_too_long'], [6, 'invalid_csv_line']]);
+  expect(logged[0].message).toMatch(/line 2: the line is not valid CSV/);
 });
 
 describe('tally upload (the built CLI)', () => {

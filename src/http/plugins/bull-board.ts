@@ -13,7 +13,7 @@ export async function registerBullBoard(app: FastifyInstance, queues: Queues, co
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(queues.pull), new BullMQAdapter(queues.backfill)],
+    queues: [new BullMQAdapter(queues.pull), new BullMQAdapter(queues.backfill), new BullMQAdapter(queues.maintenance)],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Tally queues' } },
   });

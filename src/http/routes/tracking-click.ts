@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { insertClicks } from '../../catalog/catalog';
 import { newClickId } from '../../catalog/click-id';
 import { query } from '../../db/sql';
+import { cleanText } from '../../pipeline/characters';
 import { isUuid } from '../../util/uuid';
 import type { AppContext } from '../context';
 import { clickCookie } from '../tracking-cookie';
@@ -18,6 +19,10 @@ export async function clickRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     '/cf/click/:campaignId',
     { schema: { hide: true } },
     async (request, reply) => {
+      if (ctx.flood && !(await ctx.flood.allowClick(request.ip))) {
+        ctx.metrics.clicksLimited.inc();
+        return reply.status(429).header('Retry-After', '60').send({ error: { code: 'rate_limited', message: `too many clicks from ${request.ip} in the last minute (CLICK_RATE_LIMIT_PER_MINUTE)` } });
+      }
       const { campaignId } = request.params;
       if (!isUuid(campaignId)) {
         return reply.status(404).send({ error: { code: 'campaign_not_found', message: `campaign ${campaignId.slice(0, 80)} does not exist` } });
@@ -30,11 +35,12 @@ export async function clickRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       }
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(request.query).slice(0, MAX_CLICK_PARAMS)) {
-        params[name.slice(0, 64)] = String(Array.isArray(value) ? value[0] : value).slice(0, 500);
+        // Stored as jsonb: characters Postgres cannot store are replaced rather than failing the click.
+        params[cleanText(name.slice(0, 64)).text] = cleanText(String(Array.isArray(value) ? value[0] : value).slice(0, 500)).text;
       }
       const clickId = newClickId();
       await insertClicks(ctx.db, [
-        { click_id: clickId, campaign_id: campaign.id, params, ip: request.ip, user_agent: request.headers['user-agent']?.slice(0, 500) ?? null },
+        { click_id: clickId, campaign_id: campaign.id, params, ip: request.ip, user_agent: cleanText(request.headers['user-agent']?.slice(0, 500) ?? '').text || null },
       ]);
       const target = fillOfferUrl(campaign.url, { cf_click_id: clickId, click_id: clickId, campaign_id: campaign.id, offer_id: campaign.offer_id });
       reply.header('Set-Cookie', clickCookie(clickId, request));
