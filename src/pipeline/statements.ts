@@ -34,7 +34,7 @@ export const STATEMENTS = {
           FOR NO KEY UPDATE OF cl`,
   },
   upsertAndLog: {
-    name: 'tally_upsert_and_log_v2',
+    name: 'tally_upsert_and_log_v3',
     text: `WITH meta AS (
          SELECT * FROM jsonb_to_recordset($4::jsonb) AS m(n int, campaign_id uuid, offer_id uuid, network_id uuid, policy text)
        ),
@@ -66,10 +66,12 @@ export const STATEMENTS = {
                 SELECT c.id, c.dedup_key, c.status, c.payout, c.currency, c.reported_payout, c.reported_currency, c.network_status
                   FROM conversions c
                  WHERE c.click_id = i.click_id AND c.type = i.type
-                   AND CASE WHEN i.txid IS NOT NULL THEN c.dedup_key = i.dedup_key OR (c.dedup_key = '' AND c.source <> $6)
+                   -- With a txid: its own row, or a txid-less one another route registered (adoption;
+                   -- under the accept policy the oldest of them).
+                   AND CASE WHEN i.txid IS NOT NULL THEN c.dedup_key = i.dedup_key OR (c.txid IS NULL AND c.source <> $6)
                             WHEN i.policy = 'accept' THEN c.dedup_key = i.dedup_key
                             ELSE true END
-                 ORDER BY (c.dedup_key = i.dedup_key) DESC, c.id DESC
+                 ORDER BY (c.dedup_key = i.dedup_key) DESC, CASE WHEN i.txid IS NOT NULL THEN c.id END ASC, c.id DESC
                  LIMIT 1) t ON true
        ),
        valued AS (

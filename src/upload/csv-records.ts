@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
 /** Longest record accepted; a longer one is rejected alone, and never held in memory whole. */
@@ -72,7 +71,7 @@ export function parseCsvRecord(text: string): ParsedLine {
  * lines) are fine. Memory stays bounded by {@link MAX_RECORD_BYTES} whatever the input: the rest
  * of an over-long line is skipped without being kept.
  */
-export async function* readCsvRecords(input: Readable): AsyncGenerator<CsvRecord> {
+export async function* readCsvRecords(input: AsyncIterable<Buffer | string>): AsyncGenerator<CsvRecord> {
   const decoder = new StringDecoder('utf8');
   let buffer = '';
   let physicalLine = 0;

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { Db } from '../db/database';
 import { query, queryOne } from '../db/sql';
 import { readCsvRecords } from './csv-records';
@@ -55,7 +54,7 @@ export interface UploadOptions {
  * around it are registered. Every line gets a result; re-uploading the same file registers
  * nothing new (txid-less lines under the accept policy are identified by content).
  */
-export async function uploadCsv(db: Db, registrar: Registrar, input: Readable, options: UploadOptions = {}): Promise<UploadSummary> {
+export async function uploadCsv(db: Db, registrar: Registrar, input: AsyncIterable<Buffer | string>, options: UploadOptions = {}): Promise<UploadSummary> {
   const batchSize = options.batchSize ?? 5000;
   const counts = { rows: 0, accepted: 0, duplicates: 0, updated: 0, rejected: 0 };
   let uploadId: string | null = null;
@@ -124,7 +123,7 @@ export async function uploadCsv(db: Db, registrar: Registrar, input: Readable, o
 /** The upload stream passed its byte limit; what was read so far is registered, the rest is not. */
 export class UploadTooLargeError extends Error {
   constructor(readonly limitBytes: number) {
-    super(`the CSV is larger than ${Math.round(limitBytes / 1024 / 1024)} MB (UPLOAD_MAX_MB); lines read before the limit were registered (see the counts); split the file or use \`tally upload\` on the server`);
+    super(`the CSV is larger than ${limitBytes >= 1024 * 1024 ? `${Math.round(limitBytes / 1024 / 1024)} MB` : `${limitBytes} bytes`} (UPLOAD_MAX_MB); lines read before the limit were registered (see the counts); split the file or use \`tally upload\` on the server`);
     this.name = 'UploadTooLargeError';
   }
 }

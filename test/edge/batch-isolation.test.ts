@@ -39,7 +39,7 @@ afterAll(async () => {
 
 const overflow = (clickId: string, txid: string) => ({ click_id: clickId, txid, payout: '99999999999999', payout_currency: 'IDR' });
 
-async function poisonedBatch(prefix: string): Promise<{ inputs: RegistrationInput[]; valid: string[]; poisons: Record<string, number> }> {
+async function poisonedBatch(prefix: string): Promise<{ inputs: RegistrationInput[]; valid: string[]; poisons: { nulParam: number; surrogate: number; nulClick: number; overflow: number } }> {
   const clicks = await createClicks(testDb.db, funnel.campaignId, VALID + 4);
   const inputs: RegistrationInput[] = clicks.slice(0, VALID).map((clickId, index) => ({ fields: { click_id: clickId, txid: `${prefix}-${index}`, payout: '1.25' } }));
   const poisons = { nulParam: 37, surrogate: 111, nulClick: 150, overflow: 222 };

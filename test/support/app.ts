@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildAppOptions } from '../../src/http/app';
 import type { AppContext } from '../../src/http/context';
+import type Redis from 'ioredis';
+import { FloodGuard } from '../../src/intake/flood-guard';
 import { GroupCommitIntake } from '../../src/intake/group-commit-intake';
 import { silentLogger } from '../../src/log/logger';
 import { Metrics } from '../../src/observability/metrics';
@@ -47,12 +49,16 @@ export interface TestApp {
 }
 
 /** The real app on a test database, with the real group-commit intake. */
-export async function createTestApp(testDb: TestDatabase, overrides: Partial<TallyConfig> = {}, options: BuildAppOptions = {}): Promise<TestApp> {
+export async function createTestApp(testDb: TestDatabase, overrides: Partial<TallyConfig> = {}, options: BuildAppOptions & { redis?: Redis } = {}): Promise<TestApp> {
   const config = testConfig({ ...overrides, databaseUrl: testDb.url });
   const metrics = new Metrics({ defaultMetrics: false });
   const registrar = createRegistrar(testDb.db, config, metrics);
   const intake = new GroupCommitIntake(registrar, config.intake, (size) => metrics.intakeBatchSize.observe(size));
-  const ctx: AppContext = { config, db: testDb.db, registrar, intake, metrics, logger: silentLogger() };
+  // With a Redis client the flood limits are live (counters under the config's QUEUE_PREFIX).
+  const flood = options.redis
+    ? new FloodGuard(options.redis, testDb.db, config.queuePrefix, { rejectsPerMinute: config.rejectLimitPerMinute, clicksPerMinute: config.clickRateLimitPerMinute })
+    : undefined;
+  const ctx: AppContext = { config, db: testDb.db, registrar, intake, metrics, logger: silentLogger(), ...(options.redis ? { redis: options.redis } : {}), ...(flood ? { flood } : {}) };
   const app = await buildApp(ctx, options);
   await app.ready();
   return { app, ctx };

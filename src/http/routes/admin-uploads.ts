@@ -1,4 +1,4 @@
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -34,16 +34,24 @@ class LineResults {
   }
 }
 
-/** Fails the stream with UploadTooLargeError once more than `limit` bytes have passed. */
-function byteLimit(limit: number): Transform {
+/**
+ * The body's chunks, failing with UploadTooLargeError once more than `limit` bytes have passed.
+ * The request stream is then drained, not destroyed: destroying it would take the socket and the
+ * 413 with it.
+ */
+async function* byteLimit(source: Readable, limit: number): AsyncGenerator<Buffer> {
   let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length;
-      if (seen > limit) return callback(new UploadTooLargeError(limit));
-      callback(null, chunk);
-    },
-  });
+  const chunks = source[Symbol.asyncIterator]();
+  for (;;) {
+    const { value, done } = (await chunks.next()) as IteratorResult<Buffer>;
+    if (done) return;
+    seen += value.length;
+    if (seen > limit) {
+      source.resume();
+      throw new UploadTooLargeError(limit);
+    }
+    yield value;
+  }
 }
 
 /** POST /api/v1/uploads — a CSV body registered through the pipeline, like `tally upload`. */
@@ -86,8 +94,7 @@ export async function uploadRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
         return reply.status(413).send({ error: { code: 'upload_too_large', message: new UploadTooLargeError(limit).message.replace(/; lines read before.*?\(see the counts\)/, '') } });
       }
       const results = new LineResults();
-      const body = request.body.pipe(byteLimit(limit));
-      request.body.on('error', (error) => body.destroy(error));
+      const body = byteLimit(request.body, limit);
       try {
         const summary = await uploadCsv(ctx.db, ctx.registrar, body, {
           filename: 'api upload',
@@ -100,7 +107,7 @@ export async function uploadRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
         return { ...summary, lines: results.lines, lines_omitted: results.omitted };
       } catch (error) {
         if (error instanceof InputError && error.code === 'upload_too_large') {
-          return reply.status(413).send({ error: { code: 'upload_too_large', message: error.message } });
+          return reply.status(413).header('Connection', 'close').send({ error: { code: 'upload_too_large', message: error.message } });
         }
         throw error;
       }
