@@ -34,7 +34,7 @@ export const STATEMENTS = {
           FOR NO KEY UPDATE OF cl`,
   },
   upsertAndLog: {
-    name: 'tally_upsert_and_log_v3',
+    name: 'tally_upsert_and_log_v4',
     text: `WITH meta AS (
          SELECT * FROM jsonb_to_recordset($4::jsonb) AS m(n int, campaign_id uuid, offer_id uuid, network_id uuid, policy text)
        ),
@@ -58,8 +58,12 @@ export const STATEMENTS = {
        target AS (
          SELECT i.*, t.id AS target_id, t.dedup_key AS target_key,
                 t.status AS old_status, t.payout AS old_payout, t.currency AS old_currency, t.reported_payout AS old_reported_payout,
-                t.reported_currency AS old_reported_currency, t.network_status AS old_network_status
+                t.reported_currency AS old_reported_currency, t.network_status AS old_network_status,
+                seen.id IS NOT NULL AS settled_before, seen.conversion_id AS settled_conversion_id
            FROM input i
+           -- The same request (intake id) already settled: a copy registered again (the spool
+           -- draining after a late commit) changes nothing, not even over later reports.
+           LEFT JOIN LATERAL (SELECT l.id, l.conversion_id FROM registration_log l WHERE l.intake_id = i.intake_id LIMIT 1) seen ON i.intake_id IS NOT NULL
            -- The existing conversion this input refers to, if any: one index probe on
            -- (click_id, type, dedup_key) per input, never a scan of the table.
            LEFT JOIN LATERAL (
@@ -89,6 +93,7 @@ export const STATEMENTS = {
        plan AS (
          SELECT v.*,
                 CASE
+                  WHEN v.settled_before THEN 'unchanged'
                   WHEN v.target_id IS NULL THEN 'inserted'
                   WHEN v.txid IS NOT NULL AND v.target_key <> v.dedup_key THEN 'adopted'
                   WHEN v.txid IS NULL AND v.policy = 'ignore' THEN 'duplicate_policy'
@@ -142,7 +147,8 @@ export const STATEMENTS = {
        ),
        settled AS (
          SELECT p.ord, p.result, p.received_at, p.click_id, p.txid, p.type, p.line, p.rematch_of, p.warnings, p.request,
-                p.client_ip, p.token_digest, p.intake_id, p.network_id, coalesce(ins.id, p.target_id) AS conversion_id
+                p.client_ip, p.token_digest, p.intake_id, p.network_id,
+                CASE WHEN p.settled_before THEN coalesce(p.settled_conversion_id, p.target_id) ELSE coalesce(ins.id, p.target_id) END AS conversion_id
            FROM plan p
            LEFT JOIN inserted ins ON p.result = 'inserted' AND ins.click_id = p.click_id AND ins.type = p.type AND ins.dedup_key = p.dedup_key
        ),

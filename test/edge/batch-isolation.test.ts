@@ -137,3 +137,24 @@ describe('S2S postbacks through the group commit', () => {
     expect(await countConversions('gc')).toBe(VALID + 50);
   });
 });
+
+describe('the same request registered twice (intake id)', () => {
+  test('a second copy settles once and never overrides a later report', async () => {
+    const [clickId] = await createClicks(testDb.db, funnel.campaignId);
+    const intakeId = '6f1c2d3e-4b5a-4978-8a6b-1c2d3e4f5a6b';
+    const first = { fields: { click_id: clickId, txid: 'IK-1', status: 'pending', payout: '4.00' }, intakeId };
+    await registrar.register([first], { source: 'postback' });
+    await registrar.register([{ fields: { click_id: clickId, txid: 'IK-1', status: 'approved', payout: '4.00' } }], { source: 'postback' });
+    const [copy] = await registrar.register([first], { source: 'postback' });
+    expect(copy).toMatchObject({ status: 'duplicate', reason: 'unchanged' });
+    expect(await testDb.db('conversions').where({ txid: 'IK-1' }).first()).toMatchObject({ status: 'approved' });
+    expect(await testDb.db('registration_log').where({ intake_id: intakeId })).toHaveLength(1);
+    // Under the accept policy a txid-less copy does not count twice either.
+    const accepting = await createFunnel(testDb.db, { network: { duplicate_policy: 'accept' } });
+    const [acceptClick] = await createClicks(testDb.db, accepting.campaignId);
+    const txidless = { fields: { click_id: acceptClick, payout: '1.00' }, intakeId: '7a1c2d3e-4b5a-4978-8a6b-1c2d3e4f5a6c' };
+    await registrar.register([txidless], { source: 'postback' });
+    await registrar.register([txidless], { source: 'postback' });
+    expect(await testDb.db('conversions').where({ click_id: acceptClick })).toHaveLength(1);
+  });
+});
