@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { findConnector, connectors } from '../../connectors';
-import type { Connector } from '../../connectors/kit/types';
+import type { AnyConnector } from '../../connectors/kit/types';
 import type { Db } from '../db/database';
 import { query, type Queryable } from '../db/sql';
 import { InputError, NotFoundError } from '../util/errors';
@@ -30,7 +30,7 @@ export interface ConnectionRow {
 /** A connection ready to pull: its row, its connector and its full, decrypted, validated config. */
 export interface LoadedConnection {
   readonly row: ConnectionRow;
-  readonly connector: Connector<Record<string, unknown>>;
+  readonly connector: AnyConnector;
   readonly config: Record<string, unknown>;
 }
 
@@ -49,7 +49,7 @@ export interface ConnectionInput {
 export const REDACTED = '[redacted]';
 
 /** Validates a config against its connector's schema; the message names the field and the fix. */
-export function validateConfig(connector: Connector<Record<string, unknown>>, config: unknown): Record<string, unknown> {
+export function validateConfig(connector: AnyConnector, config: unknown): Record<string, unknown> {
   const parsed = connector.configSchema.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -59,13 +59,13 @@ export function validateConfig(connector: Connector<Record<string, unknown>>, co
   return parsed.data;
 }
 
-function connectorOrThrow(id: string): Connector<Record<string, unknown>> {
+function connectorOrThrow(id: string): AnyConnector {
   const connector = findConnector(id);
   if (!connector) throw new InputError(`unknown connector "${id}"; available: ${Object.keys(connectors).join(', ')}`, 'unknown_connector');
   return connector;
 }
 
-function split(connector: Connector<Record<string, unknown>>, config: Record<string, unknown>): { visible: Record<string, unknown>; secret: Record<string, unknown> } {
+function split(connector: AnyConnector, config: Record<string, unknown>): { visible: Record<string, unknown>; secret: Record<string, unknown> } {
   const visible: Record<string, unknown> = {};
   const secret: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(config)) {
@@ -185,7 +185,7 @@ export async function markConnectionHealth(db: Queryable, id: string, outcome: {
 }
 
 /** JSON Schema of a connector's config for the API; credentials are marked writeOnly. */
-export function connectorJsonSchema(connector: Connector<Record<string, unknown>>): Record<string, unknown> {
+export function connectorJsonSchema(connector: AnyConnector): Record<string, unknown> {
   const schema = z.toJSONSchema(connector.configSchema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, Record<string, unknown>> };
   for (const name of connector.secretFields) {
     if (schema.properties?.[name]) schema.properties[name] = { ...schema.properties[name], writeOnly: true };
