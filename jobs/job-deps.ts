@@ -3,6 +3,7 @@ import { createConnectorContext, type ContextOptions } from '../connectors/kit/c
 import { RedisRateLimiter } from '../connectors/kit/rate-limiter';
 import { abortableSleep } from '../connectors/kit/http-client';
 import type { ConnectorContext } from '../connectors/kit/types';
+import { RedisQuotaBudget } from './redis-quota-budget';
 import type { LoadedConnection } from '../src/connections/connection-store';
 import type { Db } from '../src/db/database';
 import type { Logger } from '../src/log/logger';
@@ -23,13 +24,19 @@ export interface JobDeps {
   readonly now?: () => Date;
 }
 
-/** A connector context whose requests share the connection's rate limit across all workers. */
+/**
+ * A connector context whose requests share the connection's rate limit, and (for APIs with a
+ * daily quota) its request budget, across all workers.
+ */
 export function connectorContextFor(deps: JobDeps, connection: LoadedConnection, signal: AbortSignal): ConnectorContext<Record<string, unknown>> {
   const sleep = deps.http?.sleep ?? abortableSleep;
+  const quota = connection.connector.http(connection.config).quota;
   return createConnectorContext(connection.connector, connection.config, {
     ...deps.http,
     signal,
+    now: deps.now,
     logger: deps.logger.child({ connection: connection.row.id }),
     rateLimiter: new RedisRateLimiter(deps.redis, `${deps.queuePrefix}:ratelimit:${connection.row.id}`, connection.connector.rateLimit, sleep),
+    quota: quota ? new RedisQuotaBudget(deps.redis, `${deps.queuePrefix}:quota:${connection.row.id}`, quota, { lastSuccessFallback: connection.row.last_success_at, now: deps.now }) : undefined,
   });
 }

@@ -1,3 +1,4 @@
+import { ConnectorConfigError } from '../connectors/kit/errors';
 import type { ConnectorContext, NormalizedConversion, PullWindow } from '../connectors/kit/types';
 import type { Db } from '../src/db/database';
 import { transaction, type Transaction } from '../src/db/sql';
@@ -13,6 +14,7 @@ export function toRegistrationInput(conversion: NormalizedConversion): Registrat
   if (conversion.payout !== null) fields.payout = conversion.payout;
   if (conversion.currency !== null) fields.payout_currency = conversion.currency;
   if (conversion.type !== null) fields.ct = conversion.type;
+  if (conversion.network_status !== null) fields.network_status = conversion.network_status;
   return { fields, request: conversion.raw };
 }
 
@@ -44,7 +46,10 @@ export async function pullChunk(
     logUnchanged: false,
   };
   const total: PullStats = { fetched: 0, inserted: 0, updated: 0, unchanged: 0, unmatched: 0, rejected: 0 };
-  const pages = connection.connector.pull(context, chunk)[Symbol.asyncIterator]();
+  const { connector } = connection;
+  // Revenue feeds yield revenue rows, which the revenue job sums per sub-id and day.
+  if (connector.kind !== 'conversion') throw new ConnectorConfigError(`${connector.name} is a revenue feed: its rows are not conversions to pull one by one`);
+  const pages = connector.pull(context, chunk)[Symbol.asyncIterator]();
   let current = await pages.next();
   if (current.done) {
     await transaction(deps.db, (transaction) => onPageStored(transaction, countOutcomes([]), true));

@@ -74,7 +74,7 @@ export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | 
       deps.metrics?.pulledRecords.inc({ connector: connection.connector.id, result: 'fetched' }, chunkStats.fetched);
     }
     await query(deps.db, "UPDATE pull_runs SET status = 'completed', finished_at = now() WHERE id = $1", [runId]);
-    await markConnectionHealth(deps.db, connection.row.id, { healthy: true });
+    await markConnectionHealth(deps.db, connection.row.id, { healthy: true, warnings: connection.connector.warnings(connection.config) });
     deps.logger.info({ connection: connection.row.id, ...stats }, 'pull completed');
     return { status: 'completed', runId, window: { from: window.from.toISOString(), to: window.to.toISOString() }, stats };
   } catch (error) {

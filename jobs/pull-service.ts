@@ -1,4 +1,5 @@
 import { createConnectorContext } from '../connectors/kit/context';
+import { MemoryQuotaBudget } from '../connectors/kit/quota';
 import { ConnectorError } from '../connectors/kit/errors';
 import { listConnections, loadConnection } from '../src/connections/connection-store';
 import type { Db } from '../src/db/database';
@@ -86,7 +87,10 @@ export class PullService {
     const connection = await loadConnection(this.db, this.secretKey, connectionId, { validate: false });
     try {
       const config = connection.connector.configSchema.parse(connection.config);
-      await connection.connector.check(createConnectorContext(connection.connector, config, { retries: 1, maxRetryAfterMs: 5_000, logger: this.logger }));
+      // One call: a budget of its own, seeded with the last success so an ambiguous 403 is judged right.
+      const quotaSpec = connection.connector.http(config).quota;
+      const quota = quotaSpec ? new MemoryQuotaBudget(quotaSpec, { lastSuccessAt: connection.row.last_success_at }) : undefined;
+      await connection.connector.check(createConnectorContext(connection.connector, config, { retries: 1, maxRetryAfterMs: 5_000, logger: this.logger, quota }));
       return { ok: true, message: `${connection.connector.name} accepted the credentials` };
     } catch (error) {
       if (error instanceof ConnectorError || error instanceof Error) return { ok: false, message: error.message };

@@ -15,6 +15,7 @@ import * as createRegistrationLog from './20261124091200_create_registration_log
 import * as addNetworkTrust from './20261128100000_add_network_trust';
 import * as addRegistrationLogEvidence from './20261128100100_add_registration_log_evidence';
 import * as addConversionNetworkStatus from './20261128100200_add_conversion_network_status';
+import * as addConnectionWarnings from './20261128200000_add_connection_warnings';
 
 /**
  * Every migration in order. Append new ones at the end; never edit or reorder applied ones.
@@ -37,4 +38,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261128100000_add_network_trust': addNetworkTrust,
   '20261128100100_add_registration_log_evidence': addRegistrationLogEvidence,
   '20261128100200_add_conversion_network_status': addConversionNetworkStatus,
+  '20261128200000_add_connection_warnings': addConnectionWarnings,
 };

@@ -1,13 +1,10 @@
 import { z } from 'zod';
 
 /**
- * Shapes of impact.com's partner Actions list, as documented at
- * https://integrations.impact.com/impact-publisher/reference/list-actions-1 and
- * https://integrations.impact.com/impact-publisher/reference/pagination. Every value, numbers
- * included, arrives as a string. Objects are loose: fields we do not map stay in `raw`.
+ * Record shapes of impact.com's partner Actions list, as documented at
+ * https://integrations.impact.com/impact-publisher/reference/list-actions (OpenAPI v16: `Action`).
+ * Every value, numbers included, arrives as a string. Loose: unmapped fields stay in `raw`.
  */
-
-/** Money: documented as decimal strings; a JSON number would reach us as a safe integer or its exact digits. */
 const amount = z.union([z.string(), z.number()]);
 const text = z.string().nullish();
 
@@ -17,19 +14,14 @@ export const impactActionSchema = z.looseObject({
   Payout: amount.nullish(),
   Currency: text,
   EventDate: z.iso.datetime({ offset: true, error: 'EventDate must be an ISO 8601 date-time with an offset' }),
+  LockingDate: text,
   SubId1: text,
   SubId2: text,
   SubId3: text,
   SharedId: text,
 });
-export type ImpactAction = z.infer<typeof impactActionSchema>;
 
-export const impactActionsPageSchema = z.looseObject({
-  Actions: z.array(impactActionSchema),
-  /** Path (with query) of the next page on the API host; empty on the last page. */
-  '@nextpageuri': text,
-});
-
-/** https://integrations.impact.com/partner-api-reference/readme/status-codes-and-errors */
-export const impactErrorSchema = z.looseObject({ Status: z.literal('ERROR'), Message: z.string().optional() });
-
+/** `{"Status": "ERROR", "Message": …}` (https://integrations.impact.com/impact-publisher/reference/status-codes-and-errors). */
+export function isImpactError(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { Status?: unknown }).Status === 'ERROR';
+}

@@ -31,12 +31,3 @@ export class ConnectorTransientError extends ConnectorError {}
 
 /** The API answered with something the connector cannot read (schema mismatch). */
 export class ConnectorResponseError extends ConnectorError {}
-
-/**
- * What a connector's body inspection returns for an error inside an HTTP 200: `retry` for
- * rate-limit or temporary errors, `auth` and `config` for the permanent kinds.
- */
-export interface BodyError {
-  readonly kind: 'retry' | 'rate_limit' | 'auth' | 'config';
-  readonly message: string;
-}

@@ -1,41 +1,49 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from '../../src/log/logger';
-import {
-  ConnectorAuthError,
-  ConnectorConfigError,
-  ConnectorRateLimitError,
-  ConnectorTransientError,
-  type BodyError,
-} from './errors';
+import type { AuthProvider, Credentials } from './auth';
+import { classifyResponse, resolveKind, type ClassificationRule, type RateLimitWait } from './classification';
+import { ConnectorAuthError, ConnectorConfigError, ConnectorRateLimitError, ConnectorTransientError } from './errors';
 import { parseJsonLossless } from './lossless-json';
+import { lastQuotaReset, nextQuotaReset, type QuotaBudget, type QuotaSpec } from './quota';
 import { unlimited, type RateLimiter } from './rate-limiter';
 
 export interface HttpRequest {
   readonly method?: 'GET' | 'POST';
-  /** Path relative to the connection's base URL, or an absolute URL on the same host. */
+  /** Path relative to the connection's base URL, or an absolute URL on the same origin. */
   readonly url: string;
   readonly params?: Readonly<Record<string, string | number | boolean | undefined>>;
   readonly headers?: Readonly<Record<string, string>>;
   readonly data?: unknown;
+  /**
+   * Default `include`: the connection's credentials, to the configured origin only.
+   * `exchange`: the configured origin only, without the connection's credentials (a token
+   * exchange sends its own). `omit`: no credentials, and another origin is allowed (a report
+   * file on a storage host).
+   */
+  readonly credentials?: 'include' | 'exchange' | 'omit';
 }
 
 export interface HttpResponse<T = unknown> {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  /** Parsed JSON (numbers that are not safe integers stay strings), or null for an empty body. */
+  /** Parsed JSON (numbers that are not safe integers stay strings), text, or null for an empty body. */
   readonly data: T;
 }
 
 export interface HttpClientOptions {
   readonly baseUrl: string;
+  /** Headers without credentials, sent everywhere. */
   readonly headers?: Readonly<Record<string, string>>;
-  readonly auth?: { readonly username: string; readonly password: string };
+  /** Credentials, sent to the configured origin only. */
+  readonly auth?: AuthProvider;
+  /** The connector's response-classification table (the kit's defaults follow it). */
+  readonly classification?: readonly ClassificationRule[];
   readonly rateLimiter?: RateLimiter;
-  /** Finds an error reported inside an HTTP 200 body. */
-  readonly detectBodyError?: (response: HttpResponse) => BodyError | undefined;
-  /** Wait when a 429 carries no Retry-After or reset header (e.g. Everflow's 30 s window). */
+  /** Wait when a rate-limited answer carries no Retry-After or reset header (e.g. Everflow's 30 s window). */
   readonly defaultRateLimitWaitMs?: number;
+  /** A daily quota shared by every app on the account, and this connection's budget of it. */
+  readonly quota?: { readonly spec: QuotaSpec; readonly budget: QuotaBudget };
   readonly retries?: number;
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
@@ -45,6 +53,7 @@ export interface HttpClientOptions {
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly now?: () => Date;
 }
 
 /** Resolves after `ms`, or rejects when the signal aborts. */
@@ -93,86 +102,93 @@ class RetryableHttpError extends Error {
   }
 }
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 3;
+
 /**
  * The HTTP client a connector gets: axios with lossless JSON, p-retry with jittered exponential
- * backoff for network errors, 5xx and 429 (honouring Retry-After and rate-limit reset headers),
- * a rate limiter shared by every worker process, and per-connector detection of errors inside
- * HTTP 200 bodies. 401/403 and other 4xx fail at once. Credentials never reach the logs: only
- * the method, path and status are logged.
+ * backoff, a rate limiter shared by every worker process, an optional daily quota, and the
+ * connector's response-classification table deciding what each answer means. Credentials go to
+ * the configured origin only: redirects are followed by hand and only within that origin, and
+ * a request for another origin (a report file) carries none. Only method, path and status are
+ * logged, never credentials or query strings.
  */
 export class HttpClient {
   private readonly axios: AxiosInstance;
+  private readonly origin: string;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly now: () => Date;
 
   constructor(private readonly options: HttpClientOptions) {
     this.sleep = options.sleep ?? abortableSleep;
+    this.now = options.now ?? (() => new Date());
+    this.origin = new URL(options.baseUrl).origin;
     this.axios = axios.create({
       baseURL: options.baseUrl.replace(/\/+$/, '') + '/',
       headers: { 'User-Agent': 'Tally/0.1 (+https://github.com/tally)', ...options.headers },
-      auth: options.auth,
       timeout: options.timeoutMs ?? 60_000,
       responseType: 'text',
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
-      maxRedirects: 3,
+      // Redirects are followed by hand (see send): axios would carry credentials to any host.
+      maxRedirects: 0,
     });
   }
 
-  /** Sends a request, retrying what is worth retrying; resolves with a 2xx response. */
+  /** The origin credentials may be sent to. */
+  get configuredOrigin(): string {
+    return this.origin;
+  }
+
+  /** Sends a request, retrying what the classification calls retryable; resolves with an accepted response. */
   async request<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
     const { signal } = this.options;
     const retries = this.options.retries ?? 6;
     const baseDelay = this.options.baseDelayMs ?? 500;
     const maxDelay = this.options.maxDelayMs ?? 60_000;
     const maxRetryAfter = this.options.maxRetryAfterMs ?? 5 * 60_000;
+    const limiter = this.options.rateLimiter ?? unlimited;
+    const rules = this.options.classification ?? [];
     let lastRateLimitWait = 0;
+    let reauthenticated = false;
 
     const attempt = async (): Promise<HttpResponse<T>> => {
-      await (this.options.rateLimiter ?? unlimited).acquire(signal);
-      let raw: AxiosResponse<string>;
-      try {
-        raw = await this.axios.request<string>({
-          method: request.method ?? 'GET',
-          url: request.url.replace(/^\//, ''),
-          params: request.params,
-          headers: request.headers,
-          data: request.data,
-          signal,
-        });
-      } catch (error) {
-        if (signal?.aborted) throw new AbortError(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-        const code = (error as { code?: string }).code ?? (error as Error).message;
-        throw new RetryableHttpError(`network error on ${request.method ?? 'GET'} ${pathOf(request.url)}: ${code}`, undefined, false);
+      await limiter.acquire(signal);
+      await this.takeQuota(request);
+      const response = await this.send(request);
+      this.options.logger?.debug({ method: request.method ?? 'GET', path: pathOf(request.url), status: response.status }, 'network API call');
+      await this.respectRateLimitHeaders(response.headers);
+      const rule = classifyResponse(rules, { status: response.status, headers: response.headers, body: response.data });
+      if (!rule) {
+        await this.options.quota?.budget.noteSuccess();
+        return response as HttpResponse<T>;
       }
-      const headers = lowerCaseHeaders(raw.headers as Record<string, unknown>);
-      const response: HttpResponse<T> = { status: raw.status, headers, data: parseBody(raw.data, headers) as T };
-      this.options.logger?.debug({ method: request.method ?? 'GET', path: pathOf(request.url), status: raw.status }, 'network API call');
-      await this.respectRateLimitHeaders(headers);
-
-      if (raw.status === 429) {
-        const wait = retryAfterMs(headers) ?? this.options.defaultRateLimitWaitMs;
-        lastRateLimitWait = wait ?? lastRateLimitWait;
-        if (wait !== undefined) await (this.options.rateLimiter ?? unlimited).pauseFor(wait);
-        throw new RetryableHttpError(`rate limited (429) on ${pathOf(request.url)}`, wait, true);
+      const what = `(${response.status} on ${pathOf(request.url)}${describeBody(response.data)}): ${rule.name}`;
+      const hint = rule.hint ? `; ${rule.hint}` : '';
+      const kind = rule.then.kind === 'quota_or_auth' ? resolveKind(rule.then, await this.workedSinceQuotaReset()) : rule.then.kind;
+      switch (kind) {
+        case 'rate_limited': {
+          const waitSpec: RateLimitWait = rule.then.kind === 'rate_limited' ? rule.then.wait : { type: 'quota_reset' };
+          if (waitSpec.type === 'quota_reset') throw new AbortError(await this.quotaSpent(what));
+          const wait = waitSpec.type === 'fixed' ? waitSpec.ms : (retryAfterMs(response.headers) ?? waitSpec.fallbackMs ?? this.options.defaultRateLimitWaitMs);
+          lastRateLimitWait = wait ?? lastRateLimitWait;
+          if (wait !== undefined) await limiter.pauseFor(wait);
+          throw new RetryableHttpError(`rate limited ${what}`, wait, true);
+        }
+        case 'transient':
+          throw new RetryableHttpError(`temporary failure ${what}`, retryAfterMs(response.headers), false);
+        case 'reauthenticate':
+          if (!reauthenticated && this.options.auth?.invalidate && (request.credentials ?? 'include') === 'include') {
+            reauthenticated = true;
+            this.options.auth.invalidate();
+            throw new RetryableHttpError(`token expired ${what}`, 0, false);
+          }
+          throw new AbortError(new ConnectorAuthError(`the network refused the credentials after a fresh token ${what}${hint}`));
+        case 'auth':
+          throw new AbortError(new ConnectorAuthError(`the network refused the credentials ${what}${hint || "; check the credentials in the connection's config"}`));
+        case 'bad_request':
+          throw new AbortError(new ConnectorConfigError(`the network rejected the request ${what}${hint || "; check the connection's settings"}`));
       }
-      if (raw.status === 401 || raw.status === 403) {
-        throw new AbortError(new ConnectorAuthError(`the network refused the credentials (${raw.status}${describeBody(response.data)}); check the API key / account in the connection`));
-      }
-      if (raw.status >= 500) {
-        throw new RetryableHttpError(`server error ${raw.status} on ${pathOf(request.url)}${describeBody(response.data)}`, retryAfterMs(headers), false);
-      }
-      if (raw.status < 200 || raw.status >= 300) {
-        throw new AbortError(new ConnectorConfigError(`the network rejected the request (${raw.status} on ${pathOf(request.url)}${describeBody(response.data)}); check the connection's settings`));
-      }
-      const bodyError = this.options.detectBodyError?.(response);
-      if (bodyError) {
-        if (bodyError.kind === 'auth') throw new AbortError(new ConnectorAuthError(`the network refused the credentials: ${bodyError.message}`));
-        if (bodyError.kind === 'config') throw new AbortError(new ConnectorConfigError(`the network rejected the request: ${bodyError.message}`));
-        const wait = bodyError.kind === 'rate_limit' ? (this.options.defaultRateLimitWaitMs ?? undefined) : undefined;
-        if (bodyError.kind === 'rate_limit') lastRateLimitWait = wait ?? lastRateLimitWait;
-        throw new RetryableHttpError(`error in a 200 response: ${bodyError.message}`, wait, bodyError.kind === 'rate_limit');
-      }
-      return response;
     };
 
     try {
@@ -190,16 +206,97 @@ export class HttpClient {
           const wait = error.waitMs ?? jittered;
           if (error.rateLimited && wait > maxRetryAfter) throw new ConnectorRateLimitError(`${error.message}; the network asks to wait ${Math.round(wait / 1000)} s`, wait);
           this.options.logger?.info({ path: pathOf(request.url), attempt: attemptNumber, waitMs: Math.round(wait) }, `retrying: ${error.message}`);
-          await this.sleep(wait, signal);
+          if (wait > 0) await this.sleep(wait, signal);
         },
       });
     } catch (error) {
       if (error instanceof RetryableHttpError) {
-        if (error.rateLimited) throw new ConnectorRateLimitError(`${error.message}; still limited after ${retries} retries`, error.waitMs ?? lastRateLimitWait ?? 60_000);
+        if (error.rateLimited) throw new ConnectorRateLimitError(`${error.message}; still limited after ${retries} retries`, error.waitMs ?? (lastRateLimitWait || 60_000));
         throw new ConnectorTransientError(`${error.message}; gave up after ${retries} retries`);
       }
       throw error;
     }
+  }
+
+  /** One HTTP exchange, following redirects within the configured origin only. */
+  private async send(request: HttpRequest): Promise<HttpResponse> {
+    const omit = request.credentials === 'omit';
+    let url = this.resolve(request.url, omit);
+    let method = request.method ?? 'GET';
+    let data = request.data;
+    let params: Record<string, unknown> | undefined = { ...request.params };
+    for (let hop = 0; ; hop++) {
+      const credentials: Credentials =
+        omit || request.credentials === 'exchange' || !this.options.auth ? {} : await this.options.auth.credentials((exchange) => this.request({ ...exchange, credentials: 'exchange' }));
+      let raw: AxiosResponse<string>;
+      try {
+        raw = await this.axios.request<string>({
+          method,
+          url: url.href,
+          params: { ...params, ...credentials.params },
+          headers: { ...request.headers, ...credentials.headers },
+          auth: credentials.basic,
+          data,
+          signal: this.options.signal,
+          maxRedirects: omit ? 5 : 0,
+        });
+      } catch (error) {
+        if (this.options.signal?.aborted) throw new AbortError(this.options.signal.reason instanceof Error ? this.options.signal.reason : new Error('aborted'));
+        const code = (error as { code?: string }).code ?? (error as Error).message;
+        throw new RetryableHttpError(`network error on ${method} ${url.pathname}: ${code}`, undefined, false);
+      }
+      const headers = lowerCaseHeaders(raw.headers as Record<string, unknown>);
+      const location = headers.location;
+      if (!REDIRECTS.has(raw.status) || location === undefined || omit) return { status: raw.status, headers, data: parseBody(raw.data, headers) };
+      const target = new URL(location, url);
+      if (target.origin !== this.origin) {
+        throw new AbortError(new ConnectorConfigError(`the API at ${this.origin} redirected ${url.pathname} to another host (${target.origin}); credentials are never sent there: check the connection's base_url`));
+      }
+      if (hop >= MAX_REDIRECTS) throw new AbortError(new ConnectorConfigError(`more than ${MAX_REDIRECTS} redirects from ${url.pathname}; check the connection's base_url`));
+      url = target;
+      // The Location holds the query; a 303 (and, by custom, 301/302 of a POST) becomes a GET.
+      params = undefined;
+      if (raw.status === 303 || ((raw.status === 301 || raw.status === 302) && method === 'POST')) {
+        method = 'GET';
+        data = undefined;
+      }
+    }
+  }
+
+  /** The absolute URL of a request; another origin only without credentials. */
+  private resolve(url: string, omit: boolean): URL {
+    const base = new URL(this.options.baseUrl.replace(/\/+$/, '') + '/');
+    const resolved = /^[a-z][a-z0-9+.-]*:/i.test(url) ? new URL(url) : new URL(url.replace(/^\//, ''), base);
+    if (!omit && resolved.origin !== this.origin) {
+      throw new AbortError(new ConnectorConfigError(`refusing to send credentials to ${resolved.origin}: the connection's API host is ${this.origin}`));
+    }
+    return resolved;
+  }
+
+  private async takeQuota(request: HttpRequest): Promise<void> {
+    const quota = this.options.quota;
+    if (!quota || request.credentials === 'omit') return;
+    const take = await quota.budget.take();
+    if (!take.ok) {
+      const wait = Math.max(1000, take.resetAt.getTime() - this.now().getTime());
+      throw new AbortError(new ConnectorRateLimitError(`the account's daily API quota (${quota.spec.requestsPerDay} requests, shared by every app on the account) is spent; it resets at ${take.resetAt.toISOString()}`, wait));
+    }
+  }
+
+  private async workedSinceQuotaReset(): Promise<boolean> {
+    const quota = this.options.quota;
+    if (!quota) return false;
+    const last = await quota.budget.lastSuccessAt();
+    return last !== null && last.getTime() >= lastQuotaReset(quota.spec, this.now()).getTime();
+  }
+
+  /** The API says the daily quota is spent: stop every worker's calls until it resets. */
+  private async quotaSpent(what: string): Promise<ConnectorRateLimitError> {
+    const now = this.now();
+    const spec = this.options.quota?.spec;
+    const resetAt = spec ? nextQuotaReset(spec, now) : new Date(now.getTime() + 3_600_000);
+    await this.options.quota?.budget.exhaust(resetAt);
+    return new ConnectorRateLimitError(`over the account's daily API quota ${what}; waiting until it resets at ${resetAt.toISOString()}`, Math.max(1000, resetAt.getTime() - now.getTime()));
   }
 
   /**
@@ -237,7 +334,7 @@ function parseBody(text: string | undefined, headers: Readonly<Record<string, st
 }
 
 /** A short, secret-free hint from an error body for the operator. */
-function describeBody(data: unknown): string {
+export function describeBody(data: unknown): string {
   if (data === null || data === undefined) return '';
   const text = typeof data === 'string' ? data : JSON.stringify(data);
   const compact = text.replace(/\s+/g, ' ').trim();

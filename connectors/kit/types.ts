@@ -1,6 +1,10 @@
 import type { z } from 'zod';
 import type { Logger } from '../../src/log/logger';
-import type { HttpClient, HttpClientOptions } from './http-client';
+import type { ClassificationRule } from './classification';
+import type { HttpClient } from './http-client';
+import type { QuotaBudget } from './quota';
+
+export type ConversionStatus = 'approved' | 'pending' | 'declined';
 
 /** A conversion as a connector reports it, before the registration pipeline sees it. */
 export interface NormalizedConversion {
@@ -12,13 +16,37 @@ export interface NormalizedConversion {
   readonly payout: string | null;
   /** ISO 4217; null to fall back to offer/network/account currency. */
   readonly currency: string | null;
-  readonly status: 'approved' | 'pending' | 'declined';
+  readonly status: ConversionStatus;
+  /** The status string exactly as the network reported it (e.g. impact.com's `REVERSED`); null when it reported none. */
+  readonly network_status: string | null;
   /** Conversion type (sale, lead, refund, chargeback, ...); null for the connection's default. */
   readonly type: string | null;
   readonly occurred_at: Date;
   /** The raw API record, stored in the registration log. */
   readonly raw: unknown;
 }
+
+/**
+ * One line of a revenue feed (search arbitrage, parking): revenue per sub-id per day, estimated
+ * until the feed calls it final. The revenue job sums a day's rows per sub-id before registering.
+ */
+export interface NormalizedRevenueRow {
+  /** The feed's sub-id that carries the tracker click ID; null for rows without one. */
+  readonly sub_id: string | null;
+  /** The feed's reporting day, YYYY-MM-DD, in the feed's own time zone. */
+  readonly day: string;
+  /** Decimal string exactly as the feed sent it. */
+  readonly amount: string;
+  /** ISO 4217; null when the feed does not say (the connection's currency applies). */
+  readonly currency: string | null;
+  /** The feed's own final/estimated flag; null for a feed without one (final after `final_after_days`). */
+  readonly final: boolean | null;
+  readonly raw: unknown;
+}
+
+/** What a connector yields, by kind. */
+export type ConnectorRecordKind = 'conversion' | 'revenue';
+export type RecordOf<Kind extends ConnectorRecordKind> = Kind extends 'revenue' ? NormalizedRevenueRow : NormalizedConversion;
 
 /** A half-open time window [from, to). */
 export interface PullWindow {
@@ -40,28 +68,64 @@ export interface RateLimit {
   readonly intervalMs: number;
 }
 
-/** How to talk to the API for one connection: derived from its (validated) config. */
-export type ConnectorHttpSettings = Pick<HttpClientOptions, 'baseUrl' | 'headers' | 'auth' | 'detectBodyError' | 'defaultRateLimitWaitMs'>;
+/**
+ * How far each field and rule of a connector is confirmed. `verified`: every field confirmed from
+ * official documentation and the contract suite passes; `experimental` lists what is not.
+ */
+export type ConnectorMaturity = { readonly level: 'verified' } | { readonly level: 'experimental'; readonly unconfirmed: readonly string[] };
 
-/** One network API. Pure description plus `pull`; see {@link defineConnector}. */
-export interface Connector<Config = Record<string, unknown>> {
+/** How to talk to the API for one connection: derived from its (validated) config. */
+export interface ConnectorHttpSettings {
+  /** The only origin credentials are ever sent to. */
+  readonly baseUrl: string;
+  /** Static headers without credentials. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Puts credentials on a request to the configured origin (never on any other). */
+  readonly auth?: import('./auth').AuthProvider;
+  /** The connector's response-classification table; the kit's defaults follow it. */
+  readonly classification: readonly ClassificationRule[];
+  /** Wait when a rate-limited answer says nothing about when to come back. */
+  readonly defaultRateLimitWaitMs?: number;
+  /** A daily request budget shared by every app on the account (ClickBank). */
+  readonly quota?: import('./quota').QuotaSpec;
+}
+
+/** Per-connection facts the jobs hand to a context (from Redis and Postgres; connectors never read them). */
+export interface ConnectionRuntime {
+  /** The account's daily request budget, counted across every worker. */
+  readonly quota?: QuotaBudget;
+}
+
+/** One network API as the jobs consume it. Declarative connectors are built by the engine (`defineSpecConnector`). */
+export interface Connector<Config = Record<string, unknown>, Kind extends ConnectorRecordKind = 'conversion'> {
   readonly id: string;
   readonly name: string;
+  readonly kind: Kind;
   /** Where the API this connector speaks is documented. */
   readonly documentationUrl: string;
+  readonly maturity: ConnectorMaturity;
   /** Validates a connection's config; must accept `base_url`. */
   readonly configSchema: z.ZodType<Config>;
   /** Config fields that are credentials: encrypted at rest, redacted everywhere. */
   readonly secretFields: readonly string[];
+  /** Config fields that decide which host credentials go to: changed only together with the secrets. */
+  readonly hostFields: readonly string[];
   readonly rateLimit: RateLimit;
-  /** Largest window one request (or request series) may span. */
+  /** Largest window the jobs hand to one `pull` call (a checkpoint step). */
   readonly maxWindowDays: number;
   /** Days re-pulled behind the checkpoint to catch late status and payout changes. */
   readonly defaultLookbackDays: number;
-  /** Base URL (config `base_url` or the default host), auth headers and body-error detection. */
+  /** The connector's response-classification table (also in `http(config).classification`). */
+  readonly classification: readonly ClassificationRule[];
+  /** Base URL (config `base_url` or the default host), auth and the classification table. */
   http(config: Config): ConnectorHttpSettings;
-  /** Yields pages of normalized conversions for the window. */
-  pull(context: ConnectorContext<Config>, window: PullWindow): AsyncIterable<NormalizedConversion[]>;
+  /** Caveats an operator must know about this connection (shown on the connection; it stays healthy). */
+  warnings(config: Config): string[];
+  /** Yields pages of normalized records for the window. */
+  pull(context: ConnectorContext<Config>, window: PullWindow): AsyncIterable<RecordOf<Kind>[]>;
   /** Makes the cheapest authenticated call to prove the credentials work. */
   check(context: ConnectorContext<Config>): Promise<void>;
 }
+
+/** Any connector, whatever its config or record kind (the registry's element type). */
+export type AnyConnector = Connector<Record<string, unknown>, 'conversion'> | Connector<Record<string, unknown>, 'revenue'>;

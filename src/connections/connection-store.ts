@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { findConnector, connectors } from '../../connectors';
-import type { Connector } from '../../connectors/kit/types';
+import type { AnyConnector } from '../../connectors/kit/types';
 import type { Db } from '../db/database';
 import { query, type Queryable } from '../db/sql';
 import { InputError, NotFoundError } from '../util/errors';
@@ -23,6 +23,7 @@ export interface ConnectionRow {
   last_error: string | null;
   last_error_at: Date | null;
   last_success_at: Date | null;
+  warnings: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -30,7 +31,7 @@ export interface ConnectionRow {
 /** A connection ready to pull: its row, its connector and its full, decrypted, validated config. */
 export interface LoadedConnection {
   readonly row: ConnectionRow;
-  readonly connector: Connector<Record<string, unknown>>;
+  readonly connector: AnyConnector;
   readonly config: Record<string, unknown>;
 }
 
@@ -49,7 +50,7 @@ export interface ConnectionInput {
 export const REDACTED = '[redacted]';
 
 /** Validates a config against its connector's schema; the message names the field and the fix. */
-export function validateConfig(connector: Connector<Record<string, unknown>>, config: unknown): Record<string, unknown> {
+export function validateConfig(connector: AnyConnector, config: unknown): Record<string, unknown> {
   const parsed = connector.configSchema.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -59,13 +60,13 @@ export function validateConfig(connector: Connector<Record<string, unknown>>, co
   return parsed.data;
 }
 
-function connectorOrThrow(id: string): Connector<Record<string, unknown>> {
+function connectorOrThrow(id: string): AnyConnector {
   const connector = findConnector(id);
   if (!connector) throw new InputError(`unknown connector "${id}"; available: ${Object.keys(connectors).join(', ')}`, 'unknown_connector');
   return connector;
 }
 
-function split(connector: Connector<Record<string, unknown>>, config: Record<string, unknown>): { visible: Record<string, unknown>; secret: Record<string, unknown> } {
+function split(connector: AnyConnector, config: Record<string, unknown>): { visible: Record<string, unknown>; secret: Record<string, unknown> } {
   const visible: Record<string, unknown> = {};
   const secret: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(config)) {
@@ -95,6 +96,7 @@ export function connectionView(row: ConnectionRow) {
     last_error: row.last_error,
     last_error_at: row.last_error_at?.toISOString() ?? null,
     last_success_at: row.last_success_at?.toISOString() ?? null,
+    warnings: row.warnings ?? [],
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -107,30 +109,55 @@ export async function createConnection(db: Db, key: Buffer, input: ConnectionInp
   const connector = connectorOrThrow(input.connector);
   const config = validateConfig(connector, input.config);
   const { visible, secret } = split(connector, config);
-  const [row] = await query<ConnectionRow>(db, `INSERT INTO connections (connector, name, config, secrets_encrypted, every_minutes, lookback_days, network_id, offer_id, conversion_type, enabled)
-     VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+  const [row] = await query<ConnectionRow>(db, `INSERT INTO connections (connector, name, config, secrets_encrypted, every_minutes, lookback_days, network_id, offer_id, conversion_type, enabled, warnings)
+     VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11::jsonb) RETURNING *`,
     [
       connector.id, input.name, JSON.stringify(visible), sealSecrets(secret, key), input.every_minutes ?? 60, input.lookback_days ?? null,
-      input.network_id ?? null, input.offer_id ?? null, input.conversion_type ?? null, input.enabled ?? true,
+      input.network_id ?? null, input.offer_id ?? null, input.conversion_type ?? null, input.enabled ?? true, JSON.stringify(connectorWarnings(connector, config)),
     ],
   );
   return row as ConnectionRow;
 }
 
-/** Changes a connection. `config` is merged over the stored one, so secrets need not be re-sent. */
+/**
+ * Refuses a change of a host-deciding field (`base_url`, HasOffers' `network_id`, …) unless every
+ * secret comes along in the same change: otherwise the stored credentials would go to whatever
+ * host the new value names.
+ */
+function assertHostChangeCarriesSecrets(connector: AnyConnector, current: Record<string, unknown>, changes: Record<string, unknown>): void {
+  const changed = connector.hostFields.filter((field) => field in changes && JSON.stringify(changes[field] ?? null) !== JSON.stringify(current[field] ?? null));
+  if (changed.length === 0) return;
+  const missing = connector.secretFields.filter((field) => changes[field] === undefined || changes[field] === REDACTED || changes[field] === '');
+  if (missing.length === 0) return;
+  throw new InputError(
+    `config.${changed.join(', config.')} decides where the connection's credentials are sent: send ${missing.map((field) => `config.${field}`).join(' and ')} again in the same request to change it`,
+    'secrets_required',
+  );
+}
+
+/** The connector's caveats for this config (shown on the connection). */
+function connectorWarnings(connector: AnyConnector, config: Record<string, unknown>): string[] {
+  return connector.warnings(config);
+}
+
+/** Changes a connection. `config` is merged over the stored one, so secrets need not be re-sent (except with a new host). */
 export async function updateConnection(db: Db, key: Buffer, id: string, changes: Partial<Omit<ConnectionInput, 'connector'>>): Promise<ConnectionRow> {
   const current = await loadConnection(db, key, id, { validate: false });
   let visible = current.row.config;
   let sealed = current.row.secrets_encrypted;
+  let warnings = current.row.warnings ?? [];
   if (changes.config) {
-    const merged = validateConfig(current.connector, { ...current.config, ...stripRedacted(changes.config) });
+    const sent = stripRedacted(changes.config);
+    assertHostChangeCarriesSecrets(current.connector, current.config, changes.config);
+    const merged = validateConfig(current.connector, { ...current.config, ...sent });
     const parts = split(current.connector, merged);
     visible = parts.visible;
     sealed = sealSecrets(parts.secret, key);
+    warnings = connectorWarnings(current.connector, merged);
   }
   const [row] = await query<ConnectionRow>(db, `UPDATE connections SET name = $1, config = $2::jsonb, secrets_encrypted = $3, every_minutes = $4, lookback_days = $5, network_id = $6, offer_id = $7,
             conversion_type = $8, enabled = $9, updated_at = now(), healthy = CASE WHEN $10 THEN true ELSE healthy END,
-            last_error = CASE WHEN $11 THEN NULL ELSE last_error END
+            last_error = CASE WHEN $11 THEN NULL ELSE last_error END, warnings = $13::jsonb
       WHERE id = $12 RETURNING *`,
     [
       changes.name ?? current.row.name, JSON.stringify(visible), sealed, changes.every_minutes ?? current.row.every_minutes,
@@ -138,7 +165,7 @@ export async function updateConnection(db: Db, key: Buffer, id: string, changes:
       changes.network_id === undefined ? current.row.network_id : changes.network_id,
       changes.offer_id === undefined ? current.row.offer_id : changes.offer_id,
       changes.conversion_type === undefined ? current.row.conversion_type : changes.conversion_type,
-      changes.enabled ?? current.row.enabled, changes.config !== undefined, changes.config !== undefined, id,
+      changes.enabled ?? current.row.enabled, changes.config !== undefined, changes.config !== undefined, id, JSON.stringify(warnings),
     ],
   );
   return row as ConnectionRow;
@@ -175,17 +202,17 @@ export async function loadConnection(db: Queryable, key: Buffer, id: string, opt
   return { row, connector, config };
 }
 
-/** Records a failed or successful pull on the connection (healthy flag and message). */
-export async function markConnectionHealth(db: Queryable, id: string, outcome: { healthy: true } | { healthy: false; error: string }): Promise<void> {
+/** Records a failed or successful pull on the connection (healthy flag and message; a success refreshes the warnings). */
+export async function markConnectionHealth(db: Queryable, id: string, outcome: { healthy: true; warnings?: string[] } | { healthy: false; error: string }): Promise<void> {
   if (outcome.healthy) {
-    await query(db, 'UPDATE connections SET healthy = true, last_error = NULL, last_success_at = now() WHERE id = $1', [id]);
+    await query(db, 'UPDATE connections SET healthy = true, last_error = NULL, last_success_at = now(), warnings = COALESCE($2::jsonb, warnings) WHERE id = $1', [id, outcome.warnings ? JSON.stringify(outcome.warnings) : null]);
   } else {
     await query(db, 'UPDATE connections SET healthy = false, last_error = $1, last_error_at = now() WHERE id = $2', [outcome.error.slice(0, 2000), id]);
   }
 }
 
 /** JSON Schema of a connector's config for the API; credentials are marked writeOnly. */
-export function connectorJsonSchema(connector: Connector<Record<string, unknown>>): Record<string, unknown> {
+export function connectorJsonSchema(connector: AnyConnector): Record<string, unknown> {
   const schema = z.toJSONSchema(connector.configSchema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, Record<string, unknown>> };
   for (const name of connector.secretFields) {
     if (schema.properties?.[name]) schema.properties[name] = { ...schema.properties[name], writeOnly: true };

@@ -75,7 +75,7 @@ function parseEverflowTime(value: unknown, endOfDay: boolean): number {
 /**
  * A local stand-in for Everflow's affiliate API (the shapes of
  * https://developers.everflow.io/docs/affiliate/reporting/affiliate_raw_conversions): POST
- * /v1/affiliates/reporting/conversions with page/page_size paging, GET /v1/affiliates, the
+ * /v1/affiliates/reporting/conversions (and an empty /onhold) with page/page_size paging, GET /v1/affiliates, the
  * X-Eflow-API-Key header, `{"error": …}` bodies. Money is written as exact JSON number literals.
  */
 /** A canned answer the sandbox gives instead of the real one (fault injection in tests). */
@@ -106,6 +106,10 @@ export async function startSandboxNetwork(
     if (request.headers['x-eflow-api-key'] !== options.apiKey) return send(401, JSON.stringify({ error: 'Invalid API key' }));
     if (request.method === 'GET' && url.pathname === '/v1/affiliates') {
       return send(200, JSON.stringify({ network_affiliate_id: 7, name: 'Tally demo affiliate', account_status: 'active' }));
+    }
+    if (request.method === 'POST' && url.pathname === '/v1/affiliates/reporting/onhold') {
+      // The sandbox holds no conversion (https://developers.everflow.io/api-reference/post-affiliatesreportingonhold).
+      return send(200, JSON.stringify({ conversions: [], paging: { page: 1, page_size: Number(url.searchParams.get('page_size') ?? 50), total_count: 0 } }));
     }
     if (request.method === 'POST' && url.pathname === '/v1/affiliates/reporting/conversions') {
       let query: Record<string, unknown>;

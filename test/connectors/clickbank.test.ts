@@ -2,17 +2,20 @@ import { LosslessNumber, stringify } from 'lossless-json';
 import nock from 'nock';
 import { clickbankConnector, type ClickBankConfig } from '../../connectors/clickbank';
 import { createConnectorContext } from '../../connectors/kit/context';
-import { ConnectorResponseError, ConnectorTransientError } from '../../connectors/kit/errors';
+import { ConnectorAuthError, ConnectorRateLimitError, ConnectorResponseError } from '../../connectors/kit/errors';
+import { MemoryQuotaBudget, nextQuotaReset } from '../../connectors/kit/quota';
 import type { PullWindow } from '../../connectors/kit/types';
-import { collect, CONTRACT_WINDOW, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
+import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
 
 /**
- * ClickBank Orders API, as documented at https://support.clickbank.com/en/articles/10535407-orders-api
- * (GET /1.3/orders2/list: startDate/endDate yyyy-mm-dd, role, 100 rows a page, request header `Page`,
- * 206 while more follow), https://support.clickbank.com/hc/en-us/articles/360040167052-ClickBank-API-Specifications
- * (`Authorization: <API key>`, 403 for bad credentials) and the OpenClickBank spec and notes
- * (https://github.com/OcelliSolutions/OpenClickBank: OrderData/LineItemData fields, errors as plain
- * text, lists of one as objects, nil values as objects).
+ * Fixture: ClickBank's Orders API, built from
+ * - https://api.clickbank.com/rest/1.3/orders2 (GET /1.3/orders2/list: startDate/endDate
+ *   yyyy-mm-dd, role, "Only the first 100 orders will be returned", request header `Page`, 200 /
+ *   206 Partial Content → OrderList, 403 Forbidden → string), as reproduced in the OpenClickBank spec;
+ * - https://github.com/OcelliSolutions/OpenClickBank (OrderData/LineItemData field names; notes:
+ *   `Authorization: <key>` without a scheme, 403 over the 25,000-a-day quota, errors as plain
+ *   text, lists of one as objects, nil values as objects).
+ * ClickBank publishes no example response: every value below is INFERRED from those field lists.
  */
 
 const API_KEY = 'API-9870acb8d96f8bd18c2eb70725b01fe4b98ece58';
@@ -93,6 +96,8 @@ const fixture: ConnectorFixture<ClickBankConfig> = {
   config: (baseUrl) => ({ api_key: API_KEY, base_url: baseUrl }),
   record,
   txidOf,
+  // ClickBank has no status: the network's word for a row is its transaction type.
+  networkStatusOf: (order) => TRANSACTION_TYPES[order.type ?? 'sale'] ?? null,
   defaultType: 'sale',
   // ClickBank never changes a row: a refund or chargeback is a new row for the same receipt.
   lateChanges: [
@@ -104,29 +109,10 @@ const fixture: ConnectorFixture<ClickBankConfig> = {
       listRequest(scope, window, index + 1).reply(index < pages.length - 1 ? 206 : 200, body(orders), JSON_HEADERS);
     });
   },
-  replyRateLimited(scope, window) {
-    // ClickBank documents no 429 (OpenClickBank's notes say it answers 403 when over its limits);
-    // this exercises the generic 429 + Retry-After path.
-    listRequest(scope, window, 1).reply(429, 'Too Many Requests', { 'Retry-After': '1' });
-  },
-  replyServerError(scope, window) {
-    listRequest(scope, window, 1).reply(503, 'Service Unavailable');
-  },
-  replyBodyError(scope, window, times) {
-    // No 200-with-error is documented; ClickBank's errors are plain text, so that is the shape used.
-    listRequest(scope, window, 1).times(times).reply(200, 'An unexpected error occurred. Please try again later.', { 'Content-Type': 'text/plain' });
-  },
-  bodyErrorClass: ConnectorTransientError,
-  replyUnauthorized(scope, window) {
-    // "will return a 403 [Forbidden] status code if accessed without the right credentials"
-    scope.get(LIST).query(coversWindow(window)).reply(403, 'Forbidden', { 'Content-Type': 'text/plain' });
-  },
-  replyCheck(scope) {
-    scope.get('/rest/1.3/orders2/count').query((query) => query.role === 'AFFILIATE' && query.startDate !== undefined && query.endDate !== undefined).matchHeader('authorization', API_KEY).reply(200, '0', { 'Content-Type': 'text/plain' });
-  },
-  replyCheckUnauthorized(scope) {
-    scope.get('/rest/1.3/orders2/count').query(true).reply(403, 'Forbidden', { 'Content-Type': 'text/plain' });
-  },
+  firstRequest: (scope, window) => listRequest(scope, window, 1),
+  // GET /1.3/orders2/count answers a number.
+  checkRequest: (scope) => scope.get('/rest/1.3/orders2/count').query((query) => query.role === 'AFFILIATE' && query.startDate !== undefined && query.endDate !== undefined).matchHeader('authorization', API_KEY),
+  checkBody: '0',
 };
 
 describeConnectorContract(fixture);
@@ -136,7 +122,8 @@ afterAll(() => nock.restore());
 
 describe('ClickBank specifics', () => {
   const baseUrl = 'https://clickbank.api.test';
-  const context = () => createConnectorContext(clickbankConnector, clickbankConnector.configSchema.parse({ api_key: API_KEY, base_url: baseUrl }), { retries: 3, baseDelayMs: 10 });
+  const context = (quota?: MemoryQuotaBudget) => createConnectorContext(clickbankConnector, clickbankConnector.configSchema.parse({ api_key: API_KEY, base_url: baseUrl }), { retries: 3, baseDelayMs: 10, quota });
+  const quotaSpec = clickbankConnector.http(clickbankConnector.configSchema.parse({ api_key: API_KEY })).quota!;
   const pull = async (window: PullWindow = CONTRACT_WINDOW) => (await collect(clickbankConnector, context(), window)).flat();
   let scope: nock.Scope;
   beforeAll(() => nock.disableNetConnect());
@@ -239,5 +226,36 @@ describe('ClickBank specifics', () => {
     const { receipt: _receipt, ...order } = record(input({ txid: 'X' }));
     listRequest(scope, CONTRACT_WINDOW, 1).reply(200, body([order]), JSON_HEADERS);
     await expect(pull()).rejects.toThrow(ConnectorResponseError);
+  });
+
+  test('every request counts against the daily budget; a spent budget stops before the request', async () => {
+    const budget = new MemoryQuotaBudget({ ...quotaSpec, requestsPerDay: 1 });
+    listRequest(scope, CONTRACT_WINDOW, 1).reply(206, body([record(input({ txid: 'Q1' }))]), JSON_HEADERS);
+    const requests = countRequests(scope);
+    const failure = collect(clickbankConnector, context(budget), CONTRACT_WINDOW);
+    await expect(failure).rejects.toBeInstanceOf(ConnectorRateLimitError);
+    await expect(failure).rejects.toThrow(/daily API quota.*shared by every app/);
+    expect(requests.count).toBe(1);
+  });
+
+  test('a 403 after a success since the quota reset waits for the reset and stops every later call', async () => {
+    const budget = new MemoryQuotaBudget(quotaSpec);
+    listRequest(scope, CONTRACT_WINDOW, 1).reply(206, body([record(input({ txid: 'OK1' }))]), JSON_HEADERS);
+    listRequest(scope, CONTRACT_WINDOW, 2).reply(403, 'Forbidden', { 'Content-Type': 'text/plain' });
+    const requests = countRequests(scope);
+    const failure = collect(clickbankConnector, context(budget), CONTRACT_WINDOW);
+    const error = await failure.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectorRateLimitError);
+    const resetIn = nextQuotaReset(quotaSpec, new Date()).getTime() - Date.now();
+    expect((error as ConnectorRateLimitError).retryAfterMs).toBeGreaterThan(resetIn - 60_000);
+    expect((error as ConnectorRateLimitError).retryAfterMs).toBeLessThanOrEqual(resetIn + 1000);
+    expect(requests.count).toBe(2);
+    // The budget now refuses until the reset, without asking ClickBank.
+    await expect(budget.take()).resolves.toEqual({ ok: false, resetAt: nextQuotaReset(quotaSpec, new Date()) });
+  });
+
+  test('a 403 on a connection that has not worked since the quota reset is refused credentials', async () => {
+    listRequest(scope, CONTRACT_WINDOW, 1).reply(403, 'Forbidden', { 'Content-Type': 'text/plain' });
+    await expect(collect(clickbankConnector, context(new MemoryQuotaBudget(quotaSpec)), CONTRACT_WINDOW)).rejects.toBeInstanceOf(ConnectorAuthError);
   });
 });

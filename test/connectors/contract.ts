@@ -1,12 +1,15 @@
 import nock from 'nock';
-import { createConnectorContext } from '../../connectors/kit/context';
-import { ConnectorAuthError, type ConnectorError } from '../../connectors/kit/errors';
+import { createConnectorContext, type ContextOptions } from '../../connectors/kit/context';
+import type { ResolvedKind } from '../../connectors/kit/classification';
+import { ConnectorAuthError, ConnectorConfigError, ConnectorRateLimitError, ConnectorTransientError, type ConnectorError } from '../../connectors/kit/errors';
+import { MemoryQuotaBudget } from '../../connectors/kit/quota';
 import type { Connector, ConnectorContext, NormalizedConversion, PullWindow } from '../../connectors/kit/types';
 
 /**
  * The behaviour every connector must show, whatever its network. A network's test file calls
  * {@link describeConnectorContract} with a fixture that speaks the network's documented request
- * and response shapes; the suite drives the connector through the real HTTP client against nock.
+ * and response shapes; the suite drives the connector through the real HTTP client against nock,
+ * and replays every example of every entry of the connector's classification table.
  */
 
 /** A conversion as a test describes it; `record()` turns it into the network's raw record. */
@@ -30,32 +33,29 @@ export interface LateChange {
 
 export interface ConnectorFixture<Config> {
   readonly connector: Connector<Config>;
-  /** A valid config (credentials the fixture's interceptors expect) pointing at `baseUrl`. */
-  config(baseUrl: string): Config;
+  /** A config (credentials the fixture's interceptors expect) pointing at `baseUrl`, before defaults. */
+  config(baseUrl: string): Record<string, unknown>;
   /** A raw record in the network's shape. */
   record(input: RecordInput): unknown;
   /** The txid the connector reports for `input` (the network's id, or one derived from it). */
   txidOf(input: RecordInput): string;
+  /** The status string the network reports for `input`, as the connector must keep it. */
+  networkStatusOf(input: RecordInput): string | null;
   /** The type the connector reports for a record built without `type`. */
   readonly defaultType: string | null;
   /** Late changes as this network reports them (a status change, or a reversal row). */
   readonly lateChanges: readonly LateChange[];
-  /** Serves `pages` of raw records for `window`, one documented request per page, in order. */
+  /**
+   * Serves `pages` of raw records for `window`, one documented request per page, in order; the
+   * connector's other streams (sweeps, on-hold reports) answer empty.
+   */
   servePages(scope: nock.Scope, window: PullWindow, pages: readonly (readonly unknown[])[]): void;
-  /** Answers the first page request of `window` with 429 and `Retry-After: 1`, once. */
-  replyRateLimited(scope: nock.Scope, window: PullWindow): void;
-  /** Answers the first page request of `window` with 503, once. */
-  replyServerError(scope: nock.Scope, window: PullWindow): void;
-  /** Answers the first page request of `window` with HTTP 200 carrying an error, `times` times. */
-  replyBodyError(scope: nock.Scope, window: PullWindow, times: number): void;
-  /** What a pull that keeps getting that 200 error ends in. */
-  readonly bodyErrorClass: new (...args: never[]) => ConnectorError;
-  /** Answers the first page request of `window` as the network refuses credentials, once. */
-  replyUnauthorized(scope: nock.Scope, window: PullWindow): void;
-  /** Answers check()'s request as for valid credentials, once. */
-  replyCheck(scope: nock.Scope): void;
-  /** Answers check()'s request as the network refuses credentials, once. */
-  replyCheckUnauthorized(scope: nock.Scope): void;
+  /** The first request a pull of `window` sends, for the suite to answer as it likes. */
+  firstRequest(scope: nock.Scope, window: PullWindow): nock.Interceptor;
+  /** check()'s request. */
+  checkRequest(scope: nock.Scope): nock.Interceptor;
+  /** A documented body check() gets for valid credentials. */
+  readonly checkBody: string;
 }
 
 const RETRIES = 3;
@@ -82,10 +82,37 @@ export function countRequests(scope: nock.Scope): { readonly count: number } {
   return counter;
 }
 
+/** The error class each classification ends a pull in. */
+const ERROR_OF: Readonly<Record<ResolvedKind, new (...args: never[]) => ConnectorError>> = {
+  rate_limited: ConnectorRateLimitError,
+  transient: ConnectorTransientError,
+  auth: ConnectorAuthError,
+  bad_request: ConnectorConfigError,
+  reauthenticate: ConnectorAuthError,
+};
+
+/** Requests a pull makes before it gives up on an answer of this kind. */
+const REQUESTS_OF: Readonly<Record<ResolvedKind, number>> = { rate_limited: 1, transient: RETRIES + 1, auth: 1, bad_request: 1, reauthenticate: 2 };
+
+function contentType(body: string): Record<string, string> {
+  try {
+    JSON.parse(body);
+    return { 'content-type': 'application/json' };
+  } catch {
+    return { 'content-type': 'text/plain' };
+  }
+}
+
+/** Drops the nulls a fixture spreads for a non-page (empty answers are a page with no records). */
+function nonEmpty(pages: NormalizedConversion[][]): NormalizedConversion[][] {
+  return pages.filter((page) => page.length > 0);
+}
+
 export function describeConnectorContract<Config>(fixture: ConnectorFixture<Config>): void {
   const { connector } = fixture;
   const baseUrl = `https://${connector.id}.api.test`;
-  const context = () => createConnectorContext(connector, connector.configSchema.parse(fixture.config(baseUrl)), { retries: RETRIES, baseDelayMs: 10 });
+  const parsedConfig = () => connector.configSchema.parse(fixture.config(baseUrl));
+  const context = (options: ContextOptions = {}) => createConnectorContext(connector, parsedConfig(), { retries: RETRIES, baseDelayMs: 10, ...options });
   const expected = (record: RecordInput): NormalizedConversion =>
     expect.objectContaining({
       click_id: record.clickId,
@@ -93,10 +120,11 @@ export function describeConnectorContract<Config>(fixture: ConnectorFixture<Conf
       payout: record.payout,
       currency: record.currency,
       status: record.status,
+      network_status: fixture.networkStatusOf(record),
       type: record.type ?? fixture.defaultType,
       occurred_at: record.occurredAt,
     }) as NormalizedConversion;
-  const pullAll = async (window: PullWindow = CONTRACT_WINDOW) => (await collect(connector, context(), window)).flat();
+  const pullAll = async (window: PullWindow = CONTRACT_WINDOW, options: ContextOptions = {}) => (await collect(connector, context(options), window)).flat();
 
   describe(`${connector.name}: connector contract`, () => {
     let scope: nock.Scope;
@@ -109,6 +137,14 @@ export function describeConnectorContract<Config>(fixture: ConnectorFixture<Conf
     });
     afterAll(() => nock.enableNetConnect());
 
+    test('declares its maturity, documentation and a classification table with examples', () => {
+      expect(connector.documentationUrl).toMatch(/^https:\/\//);
+      expect(['verified', 'experimental']).toContain(connector.maturity.level);
+      if (connector.maturity.level === 'experimental') expect(connector.maturity.unconfirmed.length).toBeGreaterThan(0);
+      expect(connector.classification.length).toBeGreaterThan(0);
+      expect(connector.hostFields).toContain('base_url');
+    });
+
     test('yields every record of three pages, in order, one array per page', async () => {
       const pages = [
         [input({ txid: 'p1a', occurredAt: at(60) }), input({ txid: 'p1b', occurredAt: at(120) })],
@@ -116,7 +152,7 @@ export function describeConnectorContract<Config>(fixture: ConnectorFixture<Conf
         [input({ txid: 'p3a', occurredAt: at(300) })],
       ];
       fixture.servePages(scope, CONTRACT_WINDOW, pages.map((page) => page.map((record) => fixture.record(record))));
-      const pulled = await collect(connector, context(), CONTRACT_WINDOW);
+      const pulled = nonEmpty(await collect(connector, context(), CONTRACT_WINDOW));
       expect(pulled).toEqual(pages.map((page) => page.map(expected)));
       expect(scope.isDone()).toBe(true);
     });
@@ -136,44 +172,22 @@ export function describeConnectorContract<Config>(fixture: ConnectorFixture<Conf
 
     test('waits out a 429 for its Retry-After, then succeeds', async () => {
       const record = input({ txid: 'after-429' });
-      fixture.replyRateLimited(scope, CONTRACT_WINDOW);
+      const waits: number[] = [];
+      fixture.firstRequest(scope, CONTRACT_WINDOW).reply(429, '', { 'Retry-After': '1' });
       fixture.servePages(scope, CONTRACT_WINDOW, [[fixture.record(record)]]);
-      const requests = countRequests(scope);
-      const started = performance.now();
-      const pulled = await pullAll();
-      const elapsed = performance.now() - started;
-      expect(elapsed).toBeGreaterThanOrEqual(1000);
+      const pulled = await pullAll(CONTRACT_WINDOW, { sleep: async (ms) => void waits.push(ms) });
+      expect(waits).toEqual([1000]);
       expect(pulled).toEqual([expected(record)]);
-      expect(requests.count).toBe(2);
       expect(scope.isDone()).toBe(true);
     });
 
     test('retries a 5xx, then succeeds', async () => {
       const record = input({ txid: 'after-503' });
-      fixture.replyServerError(scope, CONTRACT_WINDOW);
+      fixture.firstRequest(scope, CONTRACT_WINDOW).reply(503, '');
       fixture.servePages(scope, CONTRACT_WINDOW, [[fixture.record(record)]]);
       const requests = countRequests(scope);
       expect(await pullAll()).toEqual([expected(record)]);
-      expect(requests.count).toBe(2);
-      expect(scope.isDone()).toBe(true);
-    });
-
-    test('an error inside an HTTP 200 fails the pull instead of passing for an empty page', async () => {
-      fixture.replyBodyError(scope, CONTRACT_WINDOW, RETRIES + 1);
-      const pages: NormalizedConversion[][] = [];
-      const pull = (async () => {
-        for await (const page of connector.pull(context(), CONTRACT_WINDOW)) pages.push(page);
-      })();
-      await expect(pull).rejects.toBeInstanceOf(fixture.bodyErrorClass);
-      expect(pages).toEqual([]);
-      expect(scope.isDone()).toBe(true);
-    });
-
-    test('refused credentials end the pull with ConnectorAuthError after exactly one request', async () => {
-      fixture.replyUnauthorized(scope, CONTRACT_WINDOW);
-      const requests = countRequests(scope);
-      await expect(pullAll()).rejects.toBeInstanceOf(ConnectorAuthError);
-      expect(requests.count).toBe(1);
+      expect(requests.count).toBeGreaterThanOrEqual(2);
       expect(scope.isDone()).toBe(true);
     });
 
@@ -209,27 +223,44 @@ export function describeConnectorContract<Config>(fixture: ConnectorFixture<Conf
     });
 
     test('click IDs: an empty sub-id is null, an odd-case click ID passes through unchanged', async () => {
-      const records = [
-        input({ txid: 'no-click', clickId: null }),
-        input({ txid: 'odd-case', clickId: 'AbC_123xYz' }),
-        input({ txid: 'plain', clickId: 'cfc3x9k2m8q7w' }),
-      ];
+      const records = [input({ txid: 'no-click', clickId: null }), input({ txid: 'odd-case', clickId: 'AbC_123xYz' }), input({ txid: 'plain', clickId: 'cfc3x9k2m8q7w' })];
       fixture.servePages(scope, CONTRACT_WINDOW, [records.map((record) => fixture.record(record))]);
       expect((await pullAll()).map((c) => c.click_id)).toEqual([null, 'AbC_123xYz', 'cfc3x9k2m8q7w']);
       expect(scope.isDone()).toBe(true);
     });
 
+    test('a redirect to another host is refused: credentials never leave the configured host', async () => {
+      const elsewhere = nock('https://elsewhere.test').post(/.*/).reply(200, '{}').get(/.*/).reply(200, '{}');
+      fixture.firstRequest(scope, CONTRACT_WINDOW).reply(302, '', { Location: 'https://elsewhere.test/steal' });
+      await expect(pullAll()).rejects.toThrow(/another host \(https:\/\/elsewhere\.test\)/);
+      expect(elsewhere.isDone()).toBe(false);
+      expect(scope.isDone()).toBe(true);
+    });
+
     test('check() succeeds with valid credentials', async () => {
-      fixture.replyCheck(scope);
+      fixture.checkRequest(scope).reply(200, fixture.checkBody, contentType(fixture.checkBody));
       await expect(connector.check(context())).resolves.toBeUndefined();
       expect(scope.isDone()).toBe(true);
     });
 
     test('check() throws ConnectorAuthError when the network refuses the credentials', async () => {
-      fixture.replyCheckUnauthorized(scope);
+      fixture.checkRequest(scope).reply(401, '');
       const requests = countRequests(scope);
       await expect(connector.check(context())).rejects.toBeInstanceOf(ConnectorAuthError);
       expect(requests.count).toBe(1);
+      expect(scope.isDone()).toBe(true);
+    });
+
+    const examples = connector.classification.flatMap((rule) => rule.examples.map((example, index) => [`${rule.name} #${index + 1} → ${example.expect}`, rule, example] as const));
+    test.each(examples)('classification: %s', async (_name, _rule, example) => {
+      const quotaSpec = connector.http(parsedConfig()).quota;
+      const quota = quotaSpec ? new MemoryQuotaBudget(quotaSpec, { lastSuccessAt: example.workedSinceQuotaReset ? new Date() : null }) : undefined;
+      const times = REQUESTS_OF[example.expect];
+      fixture.firstRequest(scope, CONTRACT_WINDOW).times(times).reply(example.status, example.body, { ...contentType(example.body), ...example.headers });
+      const requests = countRequests(scope);
+      // No waiting in this test: a rate limit of any length ends the pull with ConnectorRateLimitError.
+      await expect(pullAll(CONTRACT_WINDOW, { quota, maxRetryAfterMs: 0 })).rejects.toBeInstanceOf(ERROR_OF[example.expect]);
+      expect(requests.count).toBe(times);
       expect(scope.isDone()).toBe(true);
     });
   });

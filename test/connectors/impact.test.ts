@@ -1,18 +1,24 @@
 import { stringify } from 'lossless-json';
 import nock from 'nock';
-import { impactConnector, IMPACT_MAX_WINDOW_DAYS, type ImpactConfig } from '../../connectors/impact';
+import { impactConnector, IMPACT_MAX_DAYS, type ImpactConfig } from '../../connectors/impact';
 import { createConnectorContext } from '../../connectors/kit/context';
-import { ConnectorConfigError, ConnectorResponseError, ConnectorTransientError } from '../../connectors/kit/errors';
+import { ConnectorResponseError } from '../../connectors/kit/errors';
 import type { PullWindow } from '../../connectors/kit/types';
 import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
 
 /**
- * impact.com partner API, as documented at
- * https://integrations.impact.com/impact-publisher/reference/list-actions-1 (ActionDateStart/End,
- * 45-day limit, states), https://integrations.impact.com/impact-publisher/reference/pagination
- * (envelope, @nextpageuri), https://integrations.impact.com/impact-publisher/reference/rate-limits
- * (429 with Retry-After) and https://integrations.impact.com/partner-api-reference/readme/status-codes-and-errors
- * (`{"Status": "ERROR", ...}` bodies). Basic auth is AccountSID:AuthToken; every value is a string.
+ * Fixture: impact.com's partner API, built from
+ * - https://integrations.impact.com/impact-publisher/reference/list-actions (OpenAPI v16, as
+ *   mirrored in api-evangelist/impact openapi/_original/impact-partner-actions-v16.yaml): the
+ *   `Action` fields and their examples (Id "1000.4636.158133", Payout "0.88", EventDate
+ *   "2024-09-10T10:42:38-07:00", LockingDate "2024-09-26T00:00:00-07:00", …); ActionDateStart/End,
+ *   LockingDateStart/End and StartDate/EndDate filters, at most 45 days apart; states PENDING,
+ *   APPROVED, REVERSED.
+ * - https://integrations.impact.com/impact-publisher/reference/pagination: the list envelope
+ *   (`@page`, `@numpages`, `@nextpageuri`, …) as quoted in /work/shared/reference/network-apis.md §1.4.
+ * - https://integrations.impact.com/impact-publisher/reference/rate-limits (429, Retry-After,
+ *   X-RateLimit-*-hour) and …/status-codes-and-errors (`{"Status": "ERROR", "Message": …}`).
+ * Basic auth is AccountSID:AuthToken; every value is a string.
  */
 
 const SID = 'IRabc123XYZ';
@@ -21,17 +27,24 @@ const ACTIONS = `/Mediapartners/${SID}/Actions`;
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 const DAY_MS = 86_400_000;
 
-/** ActionDateStart/End (ISO 8601 date-times) must cover the window, no more than 45 days apart. */
-function coversWindow(window: PullWindow) {
-  return (query: Record<string, unknown>): boolean => {
-    const start = Date.parse(String(query.ActionDateStart));
-    const end = Date.parse(String(query.ActionDateEnd));
-    return start <= window.from.getTime() && end >= window.to.getTime() - 1000 && end - start <= IMPACT_MAX_WINDOW_DAYS * DAY_MS && query.Page === undefined;
-  };
+const iso = (at: number) => new Date(at).toISOString().replace('.000Z', 'Z');
+/** The filter values of a whole-UTC-day request of `window`: midnight of its first day to the last second of its last. */
+function dayFilter(window: PullWindow, from: string, to: string): Record<string, string> {
+  const start = Math.floor(window.from.getTime() / DAY_MS) * DAY_MS;
+  const end = Math.ceil(window.to.getTime() / DAY_MS) * DAY_MS - 1000;
+  return { [from]: iso(start), [to]: iso(end) };
 }
 
 function actionsRequest(scope: nock.Scope, window: PullWindow): nock.Interceptor {
-  return scope.get(ACTIONS).query(coversWindow(window)).basicAuth({ user: SID, pass: TOKEN }).matchHeader('accept', 'application/json');
+  return scope.get(ACTIONS).query(dayFilter(window, 'ActionDateStart', 'ActionDateEnd')).basicAuth({ user: SID, pass: TOKEN }).matchHeader('accept', 'application/json');
+}
+
+/** The two late-update sweeps over the same days. */
+function sweepRequests(scope: nock.Scope, window: PullWindow): nock.Interceptor[] {
+  return [
+    scope.get(ACTIONS).query(dayFilter(window, 'LockingDateStart', 'LockingDateEnd')).basicAuth({ user: SID, pass: TOKEN }),
+    scope.get(ACTIONS).query(dayFilter(window, 'StartDate', 'EndDate')).basicAuth({ user: SID, pass: TOKEN }),
+  ];
 }
 
 /** Impact writes dates in the account's zone with its offset; Pacific standard time here. */
@@ -79,7 +92,8 @@ function record(action: RecordInput): Record<string, string> {
 
 /** The list envelope; every attribute is a string. */
 function envelope(window: PullWindow, actions: readonly unknown[], page: number, pages: number, total: number): string {
-  const uri = (n: number) => `${ACTIONS}?ActionDateStart=${window.from.toISOString().replace('.000Z', 'Z')}&ActionDateEnd=${window.to.toISOString().replace('.000Z', 'Z')}&Page=${n}`;
+  const filter = dayFilter(window, 'ActionDateStart', 'ActionDateEnd');
+  const uri = (n: number) => `${ACTIONS}?ActionDateStart=${filter.ActionDateStart}&ActionDateEnd=${filter.ActionDateEnd}&Page=${n}`;
   return (
     stringify({
       '@page': String(page),
@@ -103,6 +117,7 @@ const fixture: ConnectorFixture<ImpactConfig> = {
   config: (baseUrl) => ({ account_sid: SID, auth_token: TOKEN, base_url: baseUrl, click_id_field: 'SubId1' }),
   record,
   txidOf: (action) => action.txid,
+  networkStatusOf: (action) => STATES[action.status],
   defaultType: null,
   lateChanges: [
     { name: 'PENDING, then APPROVED', before: [input({ txid: '19816.4510.1', status: 'pending' })], after: [input({ txid: '19816.4510.1', status: 'approved' })] },
@@ -114,38 +129,17 @@ const fixture: ConnectorFixture<ImpactConfig> = {
       const body = envelope(window, actions, index + 1, pages.length, total);
       if (index === 0) actionsRequest(scope, window).reply(200, body, JSON_HEADERS);
       // Later pages: exactly the @nextpageuri of the page before.
-      else
-        scope
-          .get(ACTIONS)
-          .query({ ActionDateStart: window.from.toISOString().replace('.000Z', 'Z'), ActionDateEnd: window.to.toISOString().replace('.000Z', 'Z'), Page: String(index + 1) })
-          .basicAuth({ user: SID, pass: TOKEN })
-          .reply(200, body, JSON_HEADERS);
+      else scope.get(ACTIONS).query({ ...dayFilter(window, 'ActionDateStart', 'ActionDateEnd'), Page: String(index + 1) }).basicAuth({ user: SID, pass: TOKEN }).reply(200, body, JSON_HEADERS);
     });
+    for (const sweep of sweepRequests(scope, window)) sweep.reply(200, envelope(window, [], 1, 1, 0), JSON_HEADERS);
   },
-  replyRateLimited(scope, window) {
-    actionsRequest(scope, window).reply(429, { Status: 'ERROR', Message: 'Too Many Requests' }, { 'X-RateLimit-Limit-hour': '500', 'X-RateLimit-Remaining-hour': '0', 'RateLimit-Reset': '1', 'Retry-After': '1' });
-  },
-  replyServerError(scope, window) {
-    actionsRequest(scope, window).reply(503, { Status: 'ERROR', Message: 'Service Unavailable' }, JSON_HEADERS);
-  },
-  replyBodyError(scope, window, times) {
-    // No 200-with-error is documented; the closest documented failure shape is {"Status": "ERROR", ...}.
-    actionsRequest(scope, window).times(times).reply(200, { Status: 'ERROR', Message: 'An internal error occurred' }, JSON_HEADERS);
-  },
-  bodyErrorClass: ConnectorTransientError,
-  replyUnauthorized(scope, window) {
-    scope.get(ACTIONS).query(coversWindow(window)).reply(401, { Status: 'ERROR', Message: 'Unauthorized' }, JSON_HEADERS);
-  },
-  replyCheck(scope) {
+  firstRequest: actionsRequest,
+  checkRequest: (scope) =>
     scope
       .get(ACTIONS)
       .query((query) => !Number.isNaN(Date.parse(String(query.ActionDateStart))) && !Number.isNaN(Date.parse(String(query.ActionDateEnd))))
-      .basicAuth({ user: SID, pass: TOKEN })
-      .reply(200, envelope(CONTRACT_WINDOW, [], 1, 1, 0), JSON_HEADERS);
-  },
-  replyCheckUnauthorized(scope) {
-    scope.get(ACTIONS).query(true).reply(401, { Status: 'ERROR', Message: 'Unauthorized' }, JSON_HEADERS);
-  },
+      .basicAuth({ user: SID, pass: TOKEN }),
+  checkBody: envelope(CONTRACT_WINDOW, [], 1, 1, 0),
 };
 
 describeConnectorContract(fixture);
@@ -170,8 +164,8 @@ describe('impact.com specifics', () => {
     scope.on('request', (request: { path: string }) => paths.push(request.path));
     fixture.servePages(scope, CONTRACT_WINDOW, [[record(input({ txid: 'a' }))], [record(input({ txid: 'b' }))]]);
     const pulled = await collect(impactConnector, context(), CONTRACT_WINDOW);
-    expect(pulled.map((page) => page.map((c) => c.txid))).toEqual([['a'], ['b']]);
-    expect(paths[1]).toBe(`${ACTIONS}?ActionDateStart=2024-11-01T00:00:00Z&ActionDateEnd=2024-11-08T00:00:00Z&Page=2`);
+    expect(pulled.map((page) => page.map((c) => c.txid))).toEqual([['a'], ['b'], [], []]);
+    expect(paths[1]).toBe(`${ACTIONS}?ActionDateStart=2024-11-01T00:00:00Z&ActionDateEnd=2024-11-07T23:59:59Z&Page=2`);
     expect(scope.isDone()).toBe(true);
   });
 
@@ -186,44 +180,80 @@ describe('impact.com specifics', () => {
 
   test('numbers arrive as strings and stay exactly those strings', async () => {
     const row = { ...record(input({ txid: 's' })), Payout: '4.50', Amount: '45.00' };
-    actionsRequest(scope, CONTRACT_WINDOW).reply(200, envelope(CONTRACT_WINDOW, [row], 1, 1, 1), JSON_HEADERS);
+    fixture.servePages(scope, CONTRACT_WINDOW, [[row]]);
     const [conversion] = (await collect(impactConnector, context(), CONTRACT_WINDOW)).flat();
     expect(conversion?.payout).toBe('4.50');
     expect(conversion?.raw).toMatchObject({ Payout: '4.50', CampaignId: '9383' });
   });
 
-  test('REVERSED is declined, PENDING pending, APPROVED approved', async () => {
-    const rows = ['REVERSED', 'PENDING', 'APPROVED'].map((State, i) => ({ ...record(input({ txid: `s${i}` })), State }));
-    actionsRequest(scope, CONTRACT_WINDOW).reply(200, envelope(CONTRACT_WINDOW, rows, 1, 1, rows.length), JSON_HEADERS);
+  test('REVERSED is declined, PENDING pending, APPROVED approved; an undocumented state stays pending with its name kept', async () => {
+    const rows = ['REVERSED', 'PENDING', 'APPROVED', 'LOCKED'].map((State, i) => ({ ...record(input({ txid: `s${i}` })), State }));
+    fixture.servePages(scope, CONTRACT_WINDOW, [rows]);
     const pulled = (await collect(impactConnector, context(), CONTRACT_WINDOW)).flat();
-    expect(pulled.map((c) => c.status)).toEqual(['declined', 'pending', 'approved']);
+    expect(pulled.map((c) => [c.status, c.network_status])).toEqual([
+      ['declined', 'REVERSED'],
+      ['pending', 'PENDING'],
+      ['approved', 'APPROVED'],
+      ['pending', 'LOCKED'],
+    ]);
   });
 
-  test('maxWindowDays keeps each query within the 45-day limit; a longer window is refused before any request', async () => {
-    expect(impactConnector.maxWindowDays).toBe(45);
-    const from = new Date('2024-09-01T00:00:00Z');
+  test('requests are whole UTC days at most 45 days apart; a longer window becomes several requests', async () => {
+    expect(impactConnector.maxWindowDays).toBe(IMPACT_MAX_DAYS - 1);
+    // A job chunk of the largest size, starting mid-day: 45 calendar days, one request.
+    const from = new Date('2024-09-01T13:20:00Z');
     const longest = { from, to: new Date(from.getTime() + impactConnector.maxWindowDays * DAY_MS) };
-    const requests = countRequests(scope);
-    let query: Record<string, unknown> = {};
+    const queries: Record<string, unknown>[] = [];
     scope
       .get(ACTIONS)
-      .query((sent) => {
-        query = sent;
-        return true;
-      })
+      .times(10)
+      .query((sent) => queries.push(sent) > 0)
       .reply(200, envelope(longest, [], 1, 1, 0), JSON_HEADERS);
     await collect(impactConnector, context(), longest);
-    expect(query).toEqual({ ActionDateStart: '2024-09-01T00:00:00Z', ActionDateEnd: '2024-10-16T00:00:00Z' });
-    expect(Date.parse(String(query.ActionDateEnd)) - Date.parse(String(query.ActionDateStart))).toBeLessThanOrEqual(45 * DAY_MS);
+    expect(queries[0]).toEqual({ ActionDateStart: '2024-09-01T00:00:00Z', ActionDateEnd: '2024-10-15T23:59:59Z' });
+    expect(queries).toHaveLength(3);
+    for (const query of queries) {
+      const [start, end] = Object.values(query).map((value) => Date.parse(String(value)));
+      expect(end! - start!).toBeLessThan(IMPACT_MAX_DAYS * DAY_MS);
+    }
+    // Longer than one request may span: split, never refused, never over 45 days.
+    queries.length = 0;
+    await collect(impactConnector, context(), { from, to: new Date(from.getTime() + 50 * DAY_MS) });
+    expect(queries.filter((query) => 'ActionDateStart' in query).map((query) => [query.ActionDateStart, query.ActionDateEnd])).toEqual([
+      ['2024-09-01T00:00:00Z', '2024-10-15T23:59:59Z'],
+      ['2024-10-16T00:00:00Z', '2024-10-21T23:59:59Z'],
+    ]);
+  });
 
-    const tooLong = { from, to: new Date(longest.to.getTime() + 1000) };
-    await expect(collect(impactConnector, context(), tooLong)).rejects.toThrow(ConnectorConfigError);
-    expect(requests.count).toBe(1);
+  test('the LockingDate sweep brings approvals of actions older than the lookback; each action is yielded once', async () => {
+    // Event 120 days before the window; approved at locking, inside the window.
+    const old = { ...record(input({ txid: '1000.4636.1', status: 'approved', occurredAt: new Date(CONTRACT_WINDOW.from.getTime() - 120 * DAY_MS) })), LockingDate: '2024-11-03T00:00:00-07:00' };
+    const recent = record(input({ txid: '1000.4636.2', status: 'pending' }));
+    actionsRequest(scope, CONTRACT_WINDOW).reply(200, envelope(CONTRACT_WINDOW, [recent], 1, 1, 1), JSON_HEADERS);
+    const [locked, updated] = sweepRequests(scope, CONTRACT_WINDOW);
+    locked!.reply(200, envelope(CONTRACT_WINDOW, [old, recent], 1, 1, 2), JSON_HEADERS);
+    updated!.reply(200, envelope(CONTRACT_WINDOW, [{ ...old, State: 'REVERSED' }], 1, 1, 1), JSON_HEADERS);
+    const pulled = (await collect(impactConnector, context(), CONTRACT_WINDOW)).flat();
+    expect(pulled.map((c) => [c.txid, c.status, c.network_status])).toEqual([
+      ['1000.4636.2', 'pending', 'PENDING'],
+      ['1000.4636.1', 'approved', 'APPROVED'],
+    ]);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  test('a reversal after the lookback arrives through the last-updated sweep', async () => {
+    const old = { ...record(input({ txid: '1000.4636.3', status: 'declined', occurredAt: new Date(CONTRACT_WINDOW.from.getTime() - 90 * DAY_MS) })) };
+    actionsRequest(scope, CONTRACT_WINDOW).reply(200, envelope(CONTRACT_WINDOW, [], 1, 1, 0), JSON_HEADERS);
+    const [locked, updated] = sweepRequests(scope, CONTRACT_WINDOW);
+    locked!.reply(200, envelope(CONTRACT_WINDOW, [], 1, 1, 0), JSON_HEADERS);
+    updated!.reply(200, envelope(CONTRACT_WINDOW, [old], 1, 1, 1), JSON_HEADERS);
+    const pulled = (await collect(impactConnector, context(), CONTRACT_WINDOW)).flat();
+    expect(pulled.map((c) => [c.txid, c.status, c.network_status])).toEqual([['1000.4636.3', 'declined', 'REVERSED']]);
   });
 
   test('click_id_field SharedId reads the Shared ID', async () => {
     const row = { ...record(input({ txid: 'shared', clickId: null })), SharedId: 'RT-19247423' };
-    actionsRequest(scope, CONTRACT_WINDOW).reply(200, envelope(CONTRACT_WINDOW, [row], 1, 1, 1), JSON_HEADERS);
+    fixture.servePages(scope, CONTRACT_WINDOW, [[row]]);
     const [conversion] = (await collect(impactConnector, context({ click_id_field: 'SharedId' }), CONTRACT_WINDOW)).flat();
     expect(conversion?.click_id).toBe('RT-19247423');
   });

@@ -143,7 +143,7 @@ describe('through BullMQ', () => {
     expect(await failed.getState()).toBe('failed');
     const row = await testDb.db('connections').where({ id: connection.id }).first();
     expect(row).toMatchObject({ healthy: false });
-    expect(row.last_error).toMatch(/refused the credentials \(401: \{"error":"Invalid API key"\}\)/);
+    expect(row.last_error).toMatch(/refused the credentials \(401 on v1\/affiliates\/reporting\/onhold: \{"error":"Invalid API key"\}\)/);
   });
 
   test('a 429 asking for a long wait delays the job instead of failing it', async () => {

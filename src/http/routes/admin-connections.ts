@@ -21,7 +21,12 @@ const connectionOut = z.object({
   id: z.string(), connector: z.string(), name: z.string(), config: z.record(z.string(), z.unknown()), every_minutes: z.number(),
   lookback_days: z.number().nullable(), network_id: z.string().nullable(), offer_id: z.string().nullable(), conversion_type: z.string().nullable(),
   enabled: z.boolean(), healthy: z.boolean(), last_error: z.string().nullable(), last_error_at: z.string().nullable(),
-  last_success_at: z.string().nullable(), created_at: z.string(), updated_at: z.string(),
+  last_success_at: z.string().nullable(), warnings: z.array(z.string()), created_at: z.string(), updated_at: z.string(),
+});
+
+const connectorOut = z.object({
+  id: z.string(), name: z.string(), kind: z.enum(['conversion', 'revenue']), documentation_url: z.string(),
+  maturity: z.enum(['verified', 'experimental']), unconfirmed: z.array(z.string()), config_schema: z.record(z.string(), z.unknown()),
 });
 
 const connectionFields = {
@@ -59,8 +64,16 @@ export async function connectionRoutes(appInstance: FastifyInstance, { ctx }: { 
   };
   const notFound = (id: string) => ({ error: { code: 'connection_not_found', message: `connection ${id} does not exist` } });
 
-  app.get('/api/v1/connectors', { schema: { tags, summary: 'Connectors and the JSON Schema of their config', response: { 200: z.array(z.object({ id: z.string(), name: z.string(), documentation_url: z.string(), config_schema: z.record(z.string(), z.unknown()) })) } } }, async () =>
-    Object.values(connectors).map((connector) => ({ id: connector.id, name: connector.name, documentation_url: connector.documentationUrl, config_schema: connectorJsonSchema(connector) })),
+  app.get('/api/v1/connectors', { schema: { tags, summary: 'Connectors, their maturity (verified | experimental, with what is unconfirmed) and the JSON Schema of their config', response: { 200: z.array(connectorOut) } } }, async () =>
+    Object.values(connectors).map((connector) => ({
+      id: connector.id,
+      name: connector.name,
+      kind: connector.kind,
+      documentation_url: connector.documentationUrl,
+      maturity: connector.maturity.level,
+      unconfirmed: connector.maturity.level === 'experimental' ? [...connector.maturity.unconfirmed] : [],
+      config_schema: connectorJsonSchema(connector),
+    })),
   );
 
   app.post(
@@ -92,7 +105,7 @@ export async function connectionRoutes(appInstance: FastifyInstance, { ctx }: { 
     {
       schema: {
         tags,
-        summary: 'Change a connection; config is merged, so secrets need not be sent again. Disabling removes its schedule.',
+        summary: 'Change a connection; config is merged, so secrets need not be sent again, except with a change of base_url (or another host-deciding field). Disabling removes its schedule.',
         params: z.object({ id: z.string() }),
         body: z.object(connectionFields).partial(),
         response: { 200: connectionOut, 400: errorBody, 404: errorBody },

@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { staticAuth, tokenExchangeAuth, type AuthProvider, type Credentials } from './auth';
+import { ConnectorResponseError } from './errors';
+import type { HttpClient, HttpRequest } from './http-client';
+import { firstPage, nextPage } from './pagination';
+import { atPath, mapConversions, mapRevenueRow } from './record-mapping';
+import { alignmentSlackDays, requestWindows, type RequestWindow } from './request-windows';
+import type { AuthSpec, ConnectorSpec, ConversionFields, ParamValue, RequestSpec, RevenueFields, StreamSpec, TokenPlacement } from './spec';
+import { validateSpec } from './spec-validation';
+import type { Connector, ConnectorContext, ConnectorHttpSettings, ConnectorRecordKind, NormalizedConversion, NormalizedRevenueRow, PullWindow, RecordOf } from './types';
+import { zonedDay } from './zoned-time';
+
+/**
+ * The engine: turns a validated spec into the `Connector` the jobs consume. Every stream is
+ * pulled for each of its request windows, page by page; records are validated, mapped through
+ * the field map and status table, and (for `window` streams) kept only inside the pulled window.
+ */
+export function defineSpecConnector<Kind extends ConnectorRecordKind, Config extends Record<string, unknown>>(spec: ConnectorSpec<Kind, Config>): Connector<Config, Kind> {
+  validateSpec(spec as unknown as ConnectorSpec);
+  const windowStreams = spec.streams.filter((stream) => stream.role === 'window');
+  const requestLimit = Math.min(...windowStreams.map((stream) => stream.request.dates.maxDays - alignmentSlackDays(stream.request.dates)));
+  const maxWindowDays = Math.min(requestLimit, spec.window.maxDays ?? Number.POSITIVE_INFINITY);
+
+  const http = (config: Config): ConnectorHttpSettings => ({
+    baseUrl: baseUrlOf(spec, config),
+    headers: spec.headers,
+    auth: authProvider(spec.auth, config),
+    classification: spec.classification,
+    defaultRateLimitWaitMs: spec.defaultRateLimitWaitMs,
+    quota: spec.quota,
+  });
+
+  return {
+    id: spec.id,
+    name: spec.name,
+    kind: spec.kind,
+    documentationUrl: spec.documentationUrl,
+    maturity: spec.maturity,
+    configSchema: spec.config.schema,
+    secretFields: spec.config.secretFields,
+    hostFields: [...new Set(['base_url', ...(spec.config.hostFields ?? [])])],
+    rateLimit: spec.rateLimit,
+    maxWindowDays,
+    defaultLookbackDays: spec.window.defaultLookbackDays,
+    classification: spec.classification,
+    http,
+    warnings: (config) => spec.warnings?.(config) ?? [],
+    // Within one pull, a conversion an earlier stream (or page) already yielded is not yielded
+    // again: the first stream that reports it decides its state in this pull.
+    async *pull(context, window) {
+      const seen = new Set<string>();
+      for (const stream of spec.streams) {
+        for await (const page of pullStream(spec.kind, stream, context, window)) {
+          const kept = page.filter((record) => {
+            // Revenue rows are summed per sub-id and day by the job, never deduplicated.
+            if (!('txid' in record)) return true;
+            if (seen.has(record.txid)) return false;
+            seen.add(record.txid);
+            return true;
+          });
+          yield kept as RecordOf<Kind>[];
+        }
+      }
+    },
+    async check({ http: client, config }) {
+      await client.request(buildRequest(spec.check.request, config));
+    },
+  };
+}
+
+function baseUrlOf<Config extends Record<string, unknown>>(spec: ConnectorSpec<ConnectorRecordKind, Config>, config: Config): string {
+  if (spec.config.baseUrl) return spec.config.baseUrl(config);
+  return typeof config.base_url === 'string' ? config.base_url : spec.config.defaultBaseUrl;
+}
+
+function secret(config: Record<string, unknown>, field: string): string {
+  return String(config[field] ?? '');
+}
+
+function placeToken(placement: TokenPlacement, token: string): Credentials {
+  switch (placement.type) {
+    case 'bearer':
+      return { headers: { Authorization: `Bearer ${token}` } };
+    case 'header':
+      return { headers: { [placement.header]: `${placement.prefix ?? ''}${token}` } };
+    case 'query':
+      return { params: { [placement.param]: token } };
+  }
+}
+
+function authProvider<Config extends Record<string, unknown>>(auth: AuthSpec<Config>, config: Config): AuthProvider {
+  switch (auth.type) {
+    case 'header':
+      return staticAuth({ headers: { [auth.header]: `${auth.prefix ?? ''}${secret(config, auth.field)}` } });
+    case 'basic':
+      return staticAuth({ basic: { username: secret(config, auth.usernameField), password: secret(config, auth.passwordField) } });
+    case 'bearer':
+      return staticAuth({ headers: { Authorization: `Bearer ${secret(config, auth.field)}` } });
+    case 'query':
+      return staticAuth({ params: { [auth.param]: secret(config, auth.field) } });
+    case 'token_exchange':
+      return tokenExchangeAuth({ exchange: (send) => auth.exchange(send, config), apply: (token) => placeToken(auth.placement, token), refreshBeforeMs: auth.refreshBeforeMs });
+  }
+}
+
+function paramValue<Config>(value: ParamValue<Config>, config: Config): string | number | boolean | undefined {
+  return typeof value === 'function' ? value(config) : value;
+}
+
+/** A spec request with its config values filled in (dates and pages come later). */
+function buildRequest<Config extends Record<string, unknown>>(spec: Omit<RequestSpec<Config>, 'dates'>, config: Config): HttpRequest {
+  const url = spec.path.replace(/\{([^}]+)\}/g, (_match, field: string) => encodeURIComponent(String(config[field] ?? '')));
+  const params = Object.fromEntries(Object.entries(spec.query ?? {}).map(([name, value]) => [name, paramValue(value, config)]));
+  const data = typeof spec.body === 'function' ? spec.body(config) : spec.body ? { ...spec.body } : undefined;
+  return { method: spec.method, url, params, data, headers: spec.headers };
+}
+
+function withDates<Config extends Record<string, unknown>>(request: HttpRequest, spec: RequestSpec<Config>, window: RequestWindow): HttpRequest {
+  const { dates } = spec;
+  const values = { [dates.from]: window.fromValue, [dates.to]: window.toValue };
+  if (dates.in === 'query') return { ...request, params: { ...request.params, ...values } };
+  return { ...request, data: { ...(request.data as Record<string, unknown> | undefined), ...values } };
+}
+
+/** The records of one response body, validated one by one. */
+function recordsOf<Kind extends ConnectorRecordKind, Config>(stream: StreamSpec<Kind, Config>, body: unknown): Record<string, unknown>[] {
+  const { records } = stream;
+  if (!records.parse && body !== null && typeof body !== 'object') {
+    throw new ConnectorResponseError(`${stream.name}: expected a JSON body, got ${JSON.stringify(String(body).slice(0, 120))}`);
+  }
+  let list: unknown = records.parse ? records.parse(body) : atPath(body, records.path);
+  if (list === null || list === undefined) return [];
+  if (!Array.isArray(list)) {
+    if (records.singleObjectAsList && typeof list === 'object') list = [list];
+    else throw new ConnectorResponseError(`${stream.name}: expected a list at ${JSON.stringify(records.path)}, got ${JSON.stringify(list).slice(0, 120)}`);
+  }
+  return (list as unknown[]).map((item, index) => {
+    const parsed = records.schema.safeParse(item);
+    if (!parsed.success) throw new ConnectorResponseError(`${stream.name}: record ${index} has an unexpected shape:\n${z.prettifyError(parsed.error)}`);
+    return parsed.data;
+  });
+}
+
+function mapRecords<Kind extends ConnectorRecordKind, Config>(kind: Kind, stream: StreamSpec<Kind, Config>, records: Record<string, unknown>[], config: Config, window: PullWindow): (NormalizedConversion | NormalizedRevenueRow)[] {
+  if (kind === 'revenue') {
+    const fields = stream.fields as RevenueFields<Config>;
+    const rows = records.map((record) => mapRevenueRow(fields, record, config));
+    if (stream.role === 'sweep') return rows;
+    const first = zonedDay(window.from, stream.request.dates.timeZone);
+    const last = zonedDay(new Date(window.to.getTime() - 1), stream.request.dates.timeZone);
+    return rows.filter((row) => row.day >= first && row.day <= last);
+  }
+  const fields = stream.fields as ConversionFields<Config>;
+  const conversions = records.flatMap((record) => mapConversions(fields, record, config));
+  // APIs whose filters are coarser or inclusive return neighbouring windows' records: dropping
+  // them keeps [from, to) exact, so adjacent windows never both yield a record.
+  return stream.role === 'sweep' ? conversions : conversions.filter((c) => c.occurred_at >= window.from && c.occurred_at < window.to);
+}
+
+async function* pullStream<Kind extends ConnectorRecordKind, Config extends Record<string, unknown>>(
+  kind: Kind,
+  stream: StreamSpec<Kind, Config>,
+  context: ConnectorContext<Config>,
+  window: PullWindow,
+): AsyncIterable<(NormalizedConversion | NormalizedRevenueRow)[]> {
+  const { http, config, signal } = context;
+  for (const requestWindow of requestWindows(window, stream.request.dates)) {
+    if (stream.fetch) {
+      for await (const body of stream.fetch({ http, config, signal, window: requestWindow })) yield mapRecords(kind, stream, recordsOf(stream, body), config, window);
+      continue;
+    }
+    yield* pages(kind, stream, http, config, window, firstPage(stream.pagination, withDates(buildRequest(stream.request, config), stream.request, requestWindow)));
+  }
+}
+
+async function* pages<Kind extends ConnectorRecordKind, Config extends Record<string, unknown>>(
+  kind: Kind,
+  stream: StreamSpec<Kind, Config>,
+  http: HttpClient,
+  config: Config,
+  window: PullWindow,
+  first: HttpRequest,
+): AsyncIterable<(NormalizedConversion | NormalizedRevenueRow)[]> {
+  let request: HttpRequest | undefined = first;
+  let seen = 0;
+  for (let page = 1; request; page++) {
+    const response = await http.request(request);
+    const records = recordsOf(stream, response.data);
+    seen += records.length;
+    yield mapRecords(kind, stream, records, config, window);
+    request = nextPage(stream.pagination, { request, response, page, records: records.length, seen }, http.configuredOrigin);
+  }
+}
