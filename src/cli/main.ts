@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config/config';
+import { maskUrlPasswords } from '../util/mask-secrets';
 import { createAndMigrate } from '../db/migrate';
 import { openServices } from '../runtime/services';
 import { explainConnectionError } from '../util/connection-errors';
@@ -159,7 +160,15 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Entry point used by bin/tally.js. */
+/**
+ * Entry point used by bin/tally.js, which prints a failure as one line. Passwords of any URL in
+ * the message (a DATABASE_URL echoed by a driver, say) are masked first.
+ */
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    const message = maskUrlPasswords((error as Error)?.message ?? String(error));
+    throw Object.assign(new Error(message), { code: (error as { code?: unknown })?.code });
+  }
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from '../util/errors';
+import { maskUrlPasswords } from '../util/mask-secrets';
 import { isCurrencyCode } from '../money/currency';
 import { loadOrCreateLocalSecret } from './local-secrets';
 
@@ -210,11 +211,6 @@ export function parseTrustProxy(value: string | undefined): false | number | str
     }
   }
   return entries;
-}
-
-/** A message with the password of every URL in it replaced by ***. */
-export function maskUrlPasswords(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]*@/gi, '$1***@');
 }
 
 /** Accepts 64 hex characters or base64 of exactly 32 bytes. */

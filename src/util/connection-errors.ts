@@ -1,3 +1,5 @@
+import { maskUrlPasswords } from './mask-secrets';
+
 /** Redacts the password of a connection URL for messages. */
 export function safeUrl(url: string): string {
   try {
@@ -23,10 +25,10 @@ export function explainConnectionError(error: unknown, service: 'Postgres' | 'Re
     return new Error(`cannot reach ${service} at ${safeUrl(url)} (${code ?? message}); start it or point ${variable} at a running server`);
   }
   if (code === '28P01' || code === '28000') {
-    return new Error(`${service} at ${safeUrl(url)} refused the login (${message}); fix the user/password in DATABASE_URL`);
+    return new Error(`${service} at ${safeUrl(url)} refused the login (${maskUrlPasswords(message)}); fix the user/password in DATABASE_URL`);
   }
   if (code === '3D000') {
-    return new Error(`${message} at ${safeUrl(url)}; run \`npx tally migrate\` to create and migrate it`);
+    return new Error(`${maskUrlPasswords(message)} at ${safeUrl(url)}; run \`npx tally migrate\` to create and migrate it`);
   }
   return error;
 }

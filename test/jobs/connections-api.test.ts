@@ -115,4 +115,14 @@ test('Bull Board at /admin/queues needs the admin token, as bearer or as the Bas
   const queues = await tally.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers: auth });
   expect(queues.statusCode).toBe(200);
   expect(queues.json().queues.map((queue: { name: string }) => queue.name).sort()).toEqual(['backfill', 'maintenance', 'pull']);
+  expect(queues.headers['cache-control']).toBe('no-store');
+  // A browser replays cached Basic credentials on a cross-site request: state changes need the same origin.
+  const basicAuth = { authorization: `Basic ${Buffer.from(`anyone:${ADMIN_TOKEN}`).toString('base64')}` };
+  const crossSite = await tally.app.inject({ method: 'PUT', url: '/admin/queues/api/queues/pull/pause', headers: { ...basicAuth, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+  expect([crossSite.statusCode, crossSite.json().error.code]).toEqual([403, 'cross_site_request']);
+  expect(await harness.queues.pull.isPaused()).toBe(false);
+  const sameOrigin = await tally.app.inject({ method: 'PUT', url: '/admin/queues/api/queues/pull/pause', headers: { ...basicAuth, 'sec-fetch-site': 'same-origin' } });
+  expect(sameOrigin.statusCode).toBe(200);
+  expect(await harness.queues.pull.isPaused()).toBe(true);
+  await harness.queues.pull.resume();
 });

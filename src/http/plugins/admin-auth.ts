@@ -47,11 +47,20 @@ export function crossSiteRefusal(request: FastifyRequest, publicUrl?: string): s
   }
   const origin = request.headers.origin;
   if (typeof origin === 'string' && origin !== '') {
-    const own = `${request.protocol}://${request.host}`;
-    const allowed = [own.toLowerCase(), ...(publicUrl ? [new URL(publicUrl).origin.toLowerCase()] : [])];
-    if (!allowed.includes(origin.toLowerCase())) return `a ${request.method} from origin ${origin.slice(0, 100)} is not accepted (this server is ${own})`;
+    const own = originOf(`${request.protocol}://${request.host}`);
+    const allowed = [own, ...(publicUrl ? [originOf(publicUrl)] : [])];
+    if (!allowed.includes(originOf(origin))) return `a ${request.method} from origin ${origin.slice(0, 100)} is not accepted (this server is ${own})`;
   }
   return undefined;
+}
+
+/** A URL's origin as browsers write it (default ports dropped, lower case); the text itself when unparseable. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin.toLowerCase();
+  } catch {
+    return url.toLowerCase();
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ interface ConversionRow {
   txid: string | null;
   type: string;
   status: string;
+  network_status: string | null;
   payout: string;
   currency: string;
   reported_payout: string | null;
@@ -43,6 +44,7 @@ export function conversionView(row: ConversionRow) {
     txid: row.txid,
     type: row.type,
     status: row.status,
+    network_status: row.network_status,
     payout: formatMoney(row.payout) as string,
     currency: row.currency,
     reported_payout: formatMoney(row.reported_payout),
@@ -65,6 +67,7 @@ export function conversionView(row: ConversionRow) {
 
 const conversionOut = z.object({
   id: z.string(), click_id: z.string(), txid: z.string().nullable(), type: z.string(), status: z.string(),
+  network_status: z.string().nullable().describe('the status exactly as the network or feed reported it (pulled conversions)'),
   payout: z.string(), currency: z.string(), reported_payout: z.string().nullable(), reported_currency: z.string().nullable(),
   display_payout: z.string().nullable(), display_currency: z.string(), fx_rate: z.string().nullable(),
   occurred_at: z.string(), visit_at: z.string(), received_at: z.string(), updated_at: z.string(), revision: z.number(),
@@ -97,6 +100,10 @@ const logItem = z.object({
   click_id: z.string().nullable(), txid: z.string().nullable(), type: z.string().nullable(), conversion_id: z.string().nullable(),
   connection_id: z.string().nullable(), upload_id: z.string().nullable(), upload_line: z.number().nullable(),
   warnings: z.array(z.string()).nullable(), request: z.unknown(),
+  client_ip: z.string().nullable().describe('address the attempt came from'),
+  network_id: z.string().nullable(),
+  times_seen: z.number().describe('1 for an attempt seen once; a pulled record rejected again and again is logged once and counted'),
+  last_seen_at: z.string(),
 });
 
 function cursorOf(value: string | undefined): string | undefined {
@@ -164,11 +171,13 @@ export async function recordRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
       const rows = await query<{
         id: string; received_at: Date; source: string; outcome: string; reason: string | null; message: string | null; click_id: string | null;
         txid: string | null; type: string | null; conversion_id: string | null; connection_id: string | null; upload_id: string | null;
-        upload_line: number | null; warnings: string[] | null; request: unknown;
+        upload_line: number | null; warnings: string[] | null; request: unknown; client_ip: string | null; network_id: string | null;
+        times_seen: number; last_seen_at: Date;
       }>(
         ctx.db,
         `SELECT l.id::text AS id, l.received_at, l.source, l.outcome, l.reason, l.message, l.click_id, l.txid, l.type, l.conversion_id::text AS conversion_id,
-                l.connection_id, l.upload_id, l.upload_line, l.warnings, l.request
+                l.connection_id, l.upload_id, l.upload_line, l.warnings, l.request, host(l.client_ip) AS client_ip, l.network_id,
+                l.times_seen, l.last_seen_at
            FROM registration_log l ${where.where()} ORDER BY l.id DESC LIMIT ${where.param(q.limit + 1)}`,
         where.values,
       );
@@ -177,6 +186,7 @@ export async function recordRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
         items: page.map((row) => ({
           ...row,
           received_at: row.received_at.toISOString(),
+          last_seen_at: row.last_seen_at.toISOString(),
           message: row.message ?? settledMessage(row.reason),
         })),
         next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.id) : null,
