@@ -1,10 +1,11 @@
 import formBody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { parseJsonLossless } from '../util/lossless-json';
 import type { AppContext } from './context';
+import { UnreadableBody } from './unreadable-body';
 import { requireAdmin } from './plugins/admin-auth';
 import { errorHandlerPlugin } from './plugins/error-handler';
 import { catalogRoutes } from './routes/admin-catalog';
@@ -44,23 +45,35 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+    // Errors the router raises before any route runs (a malformed or over-long path) get the same
+    // answer shape as every other error, with a reason an operator can act on.
+    frameworkErrors: (error, _request, reply) => {
+      const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'uri_too_long' : error.code === 'FST_ERR_BAD_URL' ? 'bad_url' : 'bad_request';
+      const message = code === 'uri_too_long' ? 'a path segment is longer than 200 characters' : code === 'bad_url' ? 'the URL has a malformed %-escape' : 'the request could not be routed';
+      const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
+      void (reply as unknown as FastifyReply).status(status).send({ error: { code, message } });
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
   // JSON bodies keep exact decimals: a payout of 12.345678901 must not become a binary float.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, parseJsonLossless(text));
-    } catch {
+      parsed = parseJsonLossless(text);
+    } catch (problem) {
+      // A tracking request is an attempt to register a conversion: it is logged with its reason.
+      if (request.url.startsWith('/cf/')) return done(null, new UnreadableBody('application/json', text, `not valid JSON: ${(problem as Error).message}`));
       const error = new Error('the body is not valid JSON') as Error & { statusCode: number; code: string };
       error.statusCode = 400;
       error.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
-      done(error, undefined);
+      return done(error, undefined);
     }
+    done(null, parsed);
   });
   await app.register(formBody, { bodyLimit: BODY_LIMIT });
 

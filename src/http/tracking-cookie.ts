@@ -19,5 +19,11 @@ export function clickIdFromCookie(request: FastifyRequest): string | undefined {
   const header = request.headers.cookie;
   if (!header) return undefined;
   const match = new RegExp(`(?:^|;\\s*)${CLICK_COOKIE}=([^;]+)`).exec(header);
-  return match?.[1] ? decodeURIComponent(match[1]).trim() : undefined;
+  if (!match?.[1]) return undefined;
+  // A cookie is client input: a malformed escape (`%zz`) is read as it is, never thrown.
+  try {
+    return decodeURIComponent(match[1]).trim();
+  } catch {
+    return match[1].trim();
+  }
 }

@@ -4,6 +4,7 @@ import { isPlaceholder } from '../pipeline/macros';
 import type { RegistrationInput } from '../pipeline/types';
 import { tokenDigest } from '../trust/token-digest';
 import type { TrackingRoute } from '../trust/trust-policy';
+import { UNREADABLE_BODY_KEPT, UnreadableBody } from '../http/unreadable-body';
 
 /** A conversion request as it reached `/cf/cv`, before any decision. */
 export interface ConversionRequestParts {
@@ -67,7 +68,8 @@ function without(values: Record<string, unknown>, names: ReadonlySet<string>): R
 export function receiveConversion(parts: ConversionRequestParts, secretKey: Buffer, now = new Date()): ReceivedConversion {
   const image = isImageRequest(parts.headers);
   const query = flatten(parts.query);
-  const body = flatten(parts.body);
+  const unreadable = parts.body instanceof UnreadableBody ? parts.body : undefined;
+  const body = unreadable ? {} : flatten(parts.body);
   const given: Record<string, unknown> = { ...query, ...body };
   const route: TrackingRoute = given.src === 'script' ? 'script' : image ? 'pixel' : 'postback';
   const token = typeof given.token === 'string' && given.token !== '' ? given.token : undefined;
@@ -89,7 +91,9 @@ export function receiveConversion(parts: ConversionRequestParts, secretKey: Buff
     method: parts.method,
     path: parts.path,
     query: without(query, SECRET_PARAMS),
-    ...(parts.body !== undefined && parts.body !== null ? { body: without(body, SECRET_PARAMS) } : {}),
+    ...(unreadable
+      ? { body_unreadable: { content_type: unreadable.contentType, text: unreadable.text.slice(0, UNREADABLE_BODY_KEPT) } }
+      : parts.body !== undefined && parts.body !== null ? { body: without(body, SECRET_PARAMS) } : {}),
     ...(parts.cookieClickId ? { cookie_click_id: parts.cookieClickId } : {}),
     ip: parts.ip,
     ...(userAgent ? { user_agent: userAgent.slice(0, 300) } : {}),
@@ -109,6 +113,15 @@ export function receiveConversion(parts: ConversionRequestParts, secretKey: Buff
       tokenDigest: token === undefined ? null : tokenDigest(secretKey, token),
       intakeId: randomUUID(),
       receivedAt: now,
+      ...(unreadable
+        ? {
+            rejection: {
+              // The reasons reuse the error codes these requests got before they were logged.
+              reason: unreadable.contentType === 'application/json' ? 'invalid_json' : 'unsupported_media_type',
+              message: `the ${unreadable.contentType} body could not be read (${unreadable.problem.slice(0, 200)}); send the conversion as query parameters, a form body or JSON`,
+            },
+          }
+        : {}),
     },
   };
 }

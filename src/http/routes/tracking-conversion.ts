@@ -4,6 +4,7 @@ import { receiveConversion } from '../../intake/received-conversion';
 import type { RegistrationOutcome } from '../../pipeline/types';
 import type { AppContext } from '../context';
 import { clickIdFromCookie } from '../tracking-cookie';
+import { UnreadableBody } from '../unreadable-body';
 
 /** A transparent 1×1 GIF. */
 export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -23,6 +24,8 @@ export function statusFor(outcome: RegistrationOutcome): number {
     case 'ip_not_allowed':
     case 'route_not_allowed':
       return 403;
+    case 'unsupported_media_type':
+      return 415;
     default:
       return 400;
   }
@@ -39,6 +42,11 @@ function gif(reply: FastifyReply, status: number): FastifyReply {
  * always get a 1×1 GIF.
  */
 export async function conversionRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  // Any other content type is read as text and logged as an unreadable attempt, never refused unseen.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    done(null, new UnreadableBody(String(request.headers['content-type'] ?? 'unknown').slice(0, 100), text, 'this content type is not read; send query parameters, a form body or JSON'));
+  });
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const received = receiveConversion(
       {
@@ -95,6 +103,8 @@ export async function conversionRoutes(app: FastifyInstance, { ctx }: { ctx: App
       message: outcome.message,
       conversion_id: outcome.conversionId,
       ...(warnings.length > 0 ? { warnings } : {}),
+      // Unreadable bodies were answered with the admin error shape before they were logged; keep it.
+      ...(outcome.reason === 'invalid_json' || outcome.reason === 'unsupported_media_type' ? { error: { code: outcome.reason, message: outcome.message } } : {}),
     });
   };
 
