@@ -3,8 +3,8 @@ import { nextQuotaReset, type QuotaBudget, type QuotaSpec, type QuotaTake } from
 import { zonedDay } from '../connectors/kit/zoned-time';
 
 const TAKE = `
-local until = tonumber(redis.call('GET', KEYS[2]) or '0')
-if until > tonumber(ARGV[3]) then return -1 end
+local spent = tonumber(redis.call('GET', KEYS[2]) or '0')
+if spent > tonumber(ARGV[3]) then return -1 end
 local used = redis.call('INCR', KEYS[1])
 if used == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if used > tonumber(ARGV[1]) then return -1 end

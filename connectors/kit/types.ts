@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import type { Logger } from '../../src/log/logger';
+import type { AuthProvider } from './auth';
 import type { ClassificationRule } from './classification';
 import type { HttpClient } from './http-client';
-import type { QuotaBudget } from './quota';
+import type { QuotaSpec } from './quota';
 
 export type ConversionStatus = 'approved' | 'pending' | 'declined';
 
@@ -81,19 +82,13 @@ export interface ConnectorHttpSettings {
   /** Static headers without credentials. */
   readonly headers?: Readonly<Record<string, string>>;
   /** Puts credentials on a request to the configured origin (never on any other). */
-  readonly auth?: import('./auth').AuthProvider;
+  readonly auth?: AuthProvider;
   /** The connector's response-classification table; the kit's defaults follow it. */
   readonly classification: readonly ClassificationRule[];
   /** Wait when a rate-limited answer says nothing about when to come back. */
   readonly defaultRateLimitWaitMs?: number;
   /** A daily request budget shared by every app on the account (ClickBank). */
-  readonly quota?: import('./quota').QuotaSpec;
-}
-
-/** Per-connection facts the jobs hand to a context (from Redis and Postgres; connectors never read them). */
-export interface ConnectionRuntime {
-  /** The account's daily request budget, counted across every worker. */
-  readonly quota?: QuotaBudget;
+  readonly quota?: QuotaSpec;
 }
 
 /** One network API as the jobs consume it. Declarative connectors are built by the engine (`defineSpecConnector`). */

@@ -126,3 +126,44 @@ test('Bull Board at /admin/queues needs the admin token, as bearer or as the Bas
   expect(await harness.queues.pull.isPaused()).toBe(true);
   await harness.queues.pull.resume();
 });
+
+test('GET /api/v1/connectors: each connector states its maturity and what is unconfirmed', async () => {
+  const items = (await request('GET', '/api/v1/connectors')).json() as { id: string; kind: string; maturity: string; unconfirmed: string[]; documentation_url: string }[];
+  for (const item of items) {
+    expect(item.kind).toBe('conversion');
+    expect(['verified', 'experimental']).toContain(item.maturity);
+    if (item.maturity === 'experimental') expect(item.unconfirmed.length).toBeGreaterThan(0);
+    expect(item.documentation_url).toMatch(/^https:\/\//);
+  }
+  expect(items.find((item) => item.id === 'everflow')?.unconfirmed.join(' ')).toMatch(/documents no status field/);
+});
+
+test('base_url: https except loopback; changing it (a host-deciding field) needs the secrets in the same request', async () => {
+  const plain = await request('POST', '/api/v1/connections', { connector: 'impact', name: 'i', config: { account_sid: 'IRabc', auth_token: 'tok', base_url: 'http://api.impact.example' } });
+  expect(plain.statusCode).toBe(400);
+  expect(plain.json().error.message).toMatch(/^config\.base_url: base_url must use https/);
+
+  const created = (await request('POST', '/api/v1/connections', { connector: 'everflow', name: 'moves', config: { api_key: SANDBOX_KEY, base_url: sandbox.url } })).json();
+  const moved = await request('PATCH', `/api/v1/connections/${created.id}`, { config: { base_url: 'https://attacker.example' } });
+  expect(moved.statusCode).toBe(400);
+  expect(moved.json().error).toEqual({ code: 'secrets_required', message: "config.base_url decides where the connection's credentials are sent: send config.api_key again in the same request to change it" });
+  const redacted = await request('PATCH', `/api/v1/connections/${created.id}`, { config: { base_url: 'https://attacker.example', api_key: '[redacted]' } });
+  expect(redacted.statusCode).toBe(400);
+  expect((await request('GET', `/api/v1/connections/${created.id}`)).json().config.base_url).toBe(sandbox.url);
+
+  // The same base_url again, or other fields alone, need no secrets; a new host with them is fine.
+  expect((await request('PATCH', `/api/v1/connections/${created.id}`, { config: { base_url: sandbox.url, click_id_field: 'sub2' } })).statusCode).toBe(200);
+  const withSecret = await request('PATCH', `/api/v1/connections/${created.id}`, { config: { base_url: 'https://api-eu.eflow.team', api_key: 'eu-key' } });
+  expect(withSecret.statusCode).toBe(200);
+  expect(withSecret.json().config).toMatchObject({ base_url: 'https://api-eu.eflow.team', api_key: '[redacted]' });
+});
+
+test("a connection shows its connector's warnings (Everflow's missing status) and stays healthy", async () => {
+  const created = (await request('POST', '/api/v1/connections', { connector: 'everflow', name: 'warned', config: { api_key: SANDBOX_KEY, base_url: sandbox.url } })).json();
+  expect(created.healthy).toBe(true);
+  expect(created.warnings).toEqual([expect.stringMatching(/does not state a conversion's status: conversions it lists without one are registered as pending/)]);
+  const patched = (await request('PATCH', `/api/v1/connections/${created.id}`, { config: { unreported_status: 'approved' } })).json();
+  expect(patched.warnings).toEqual([expect.stringMatching(/registered as approved/)]);
+  const impact = (await request('POST', '/api/v1/connections', { connector: 'impact', name: 'quiet', config: { account_sid: 'IRabc', auth_token: 'tok' } })).json();
+  expect(impact.warnings).toEqual([]);
+});

@@ -46,9 +46,9 @@ test('pulls conversions through the pipeline, records the run and moves the chec
   const result = await pull(connection.id);
   expect(result).toMatchObject({ status: 'completed', stats: { fetched: 3, inserted: 2, updated: 0, unchanged: 0, unmatched: 1, rejected: 0 } });
   const rows = await testDb.db('conversions').where({ connection_id: connection.id }).orderBy('txid');
-  expect(rows.map((row) => [row.click_id, row.txid, row.payout, row.status, row.source])).toEqual([
-    [a, 'EF-1', '12.345678', 'approved', 'api'],
-    [b, 'EF-2', '12.500000', 'pending', 'api'],
+  expect(rows.map((row) => [row.click_id, row.txid, row.payout, row.status, row.network_status, row.source])).toEqual([
+    [a, 'EF-1', '12.345678', 'approved', 'approved', 'api'],
+    [b, 'EF-2', '12.500000', 'pending', 'pending', 'api'],
   ]);
   const [run] = await testDb.db('pull_runs').where({ connection_id: connection.id });
   expect(run).toMatchObject({ status: 'completed', trigger: 'manual', fetched: 3, inserted: 2, unmatched: 1 });
@@ -71,7 +71,8 @@ test('a late status or payout change inside the lookback updates the conversion,
   await pull(connection.id);
   const rows = await testDb.db('conversions').where({ click_id: clickId });
   expect(rows).toHaveLength(1);
-  expect(rows[0]).toMatchObject({ status: 'declined', payout: '15.000000', revision: 3 });
+  // The network's own word is kept beside ours, for reconciling against its dashboard.
+  expect(rows[0]).toMatchObject({ status: 'declined', network_status: 'rejected', payout: '15.000000', revision: 3 });
   // Unchanged re-reads are not logged; the changes are.
   const log = await testDb.db('registration_log').where({ connection_id: connection.id, txid: 'LATE-1' }).orderBy('id');
   expect(log.map((row) => [row.outcome, row.reason])).toEqual([['accepted', null], ['updated', 'changed'], ['updated', 'changed']]);
