@@ -1,5 +1,5 @@
 import { ConnectorConfigError } from '../connectors/kit/errors';
-import type { ConnectorContext, NormalizedConversion, PullWindow } from '../connectors/kit/types';
+import type { ConnectorContext, NormalizedConversion, PullWindow, RejectedRecord } from '../connectors/kit/types';
 import type { Db } from '../src/db/database';
 import { transaction, type Transaction } from '../src/db/sql';
 import type { Registrar } from '../src/pipeline/registrar';
@@ -16,6 +16,11 @@ export function toRegistrationInput(conversion: NormalizedConversion): Registrat
   if (conversion.type !== null) fields.ct = conversion.type;
   if (conversion.network_status !== null) fields.network_status = conversion.network_status;
   return { fields, request: conversion.raw };
+}
+
+/** A record the connector could not read, as a rejection the pipeline logs with its raw form. */
+export function rejectedRecordInput(record: RejectedRecord): RegistrationInput {
+  return { fields: {}, request: record.raw, rejection: { reason: record.reason, message: record.message, txid: record.txid } };
 }
 
 /** Called in the transaction of every stored page; `last` marks the chunk's final page. */
@@ -49,16 +54,19 @@ export async function pullChunk(
   const { connector } = connection;
   // Revenue feeds yield revenue rows, which the revenue job sums per sub-id and day.
   if (connector.kind !== 'conversion') throw new ConnectorConfigError(`${connector.name} is a revenue feed: its rows are not conversions to pull one by one`);
-  const pages = connector.pull(context, chunk)[Symbol.asyncIterator]();
+  // Records the connector cannot read are registered as rejections with the page they came in.
+  const unreadable: RejectedRecord[] = [];
+  const pages = connector.pull({ ...context, rejected: (record) => unreadable.push(record) }, chunk)[Symbol.asyncIterator]();
   let current = await pages.next();
-  if (current.done) {
+  if (current.done && unreadable.length === 0) {
     await transaction(deps.db, (transaction) => onPageStored(transaction, countOutcomes([]), true));
     return total;
   }
   for (;;) {
-    const next = await pages.next();
+    const rejectedBefore = unreadable.splice(0).map(rejectedRecordInput);
+    const next = current.done ? current : await pages.next();
     const last = next.done === true;
-    const inputs = current.value.map(toRegistrationInput);
+    const inputs = [...(current.done ? [] : current.value.map(toRegistrationInput)), ...rejectedBefore];
     const stats = await transaction(deps.db, async (transaction) => {
       const outcomes = inputs.length > 0 ? await deps.registrar.register(inputs, { ...options, transaction }) : [];
       const page = countOutcomes(outcomes);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { staticAuth, tokenExchangeAuth, type AuthProvider, type Credentials } from './auth';
 import { ConnectorResponseError } from './errors';
@@ -7,7 +8,7 @@ import { atPath, mapConversions, mapRevenueRow } from './record-mapping';
 import { alignmentSlackDays, requestWindows, type RequestWindow } from './request-windows';
 import type { AuthSpec, ConnectorSpec, ConversionFields, ParamValue, RequestSpec, RevenueFields, StreamSpec, TokenPlacement } from './spec';
 import { validateSpec } from './spec-validation';
-import type { Connector, ConnectorContext, ConnectorHttpSettings, ConnectorRecordKind, NormalizedConversion, NormalizedRevenueRow, PullWindow, RecordOf } from './types';
+import type { Connector, ConnectorContext, ConnectorHttpSettings, ConnectorRecordKind, NormalizedConversion, NormalizedRevenueRow, PullWindow, RecordOf, RejectedRecord } from './types';
 import { zonedDay } from './zoned-time';
 
 /**
@@ -122,36 +123,77 @@ function withDates<Config extends Record<string, unknown>>(request: HttpRequest,
   return { ...request, data: { ...(request.data as Record<string, unknown> | undefined), ...values } };
 }
 
-/** The records of one response body, validated one by one. */
-function recordsOf<Kind extends ConnectorRecordKind, Config>(stream: StreamSpec<Kind, Config>, body: unknown): Record<string, unknown>[] {
+/**
+ * A record that cannot be read is rejected alone when the context has a sink for it (pulls): one
+ * broken record must not cost its page, nor stop the connection's checkpoint for good.
+ */
+function rejectOrThrow<Kind extends ConnectorRecordKind, Config>(
+  stream: StreamSpec<Kind, Config>,
+  sink: ((record: RejectedRecord) => void) | undefined,
+  record: unknown,
+  error: ConnectorResponseError,
+): void {
+  if (!sink) throw error;
+  let txid: string | null = null;
+  try {
+    const getter = (stream.fields as { txid?: unknown }).txid;
+    const value = typeof getter === 'function' ? (getter as (record: unknown, config: unknown, item: unknown) => unknown)(record, undefined, undefined) : Array.isArray(getter) ? atPath(record, getter) : undefined;
+    if ((typeof value === 'string' && value.trim() !== '') || typeof value === 'number') txid = String(value).slice(0, 200);
+  } catch {
+    txid = null;
+  }
+  const digest = createHash('sha256').update(JSON.stringify(record) ?? 'undefined').digest('hex').slice(0, 32);
+  sink({ reason: 'invalid_record', message: error.message, raw: record ?? null, txid: txid ?? `record:${digest}` });
+}
+
+/**
+ * The records of one response body, validated one by one; `count` includes rejected ones, since
+ * paging by counts (total_count, short pages) counts what the API sent.
+ */
+function recordsOf<Kind extends ConnectorRecordKind, Config>(stream: StreamSpec<Kind, Config>, body: unknown, sink?: (record: RejectedRecord) => void): { records: Record<string, unknown>[]; count: number } {
   const { records } = stream;
   if (!records.parse && body !== null && typeof body !== 'object') {
     throw new ConnectorResponseError(`${stream.name}: expected a JSON body, got ${JSON.stringify(String(body).slice(0, 120))}`);
   }
   let list: unknown = records.parse ? records.parse(body) : atPath(body, records.path);
-  if (list === null || list === undefined) return [];
+  if (list === null || list === undefined) return { records: [], count: 0 };
   if (!Array.isArray(list)) {
     if (records.singleObjectAsList && typeof list === 'object') list = [list];
     else throw new ConnectorResponseError(`${stream.name}: expected a list at ${JSON.stringify(records.path)}, got ${JSON.stringify(list).slice(0, 120)}`);
   }
-  return (list as unknown[]).map((item, index) => {
+  const valid = (list as unknown[]).flatMap((item, index) => {
     const parsed = records.schema.safeParse(item);
-    if (!parsed.success) throw new ConnectorResponseError(`${stream.name}: record ${index} has an unexpected shape:\n${z.prettifyError(parsed.error)}`);
-    return parsed.data;
+    if (parsed.success) return [parsed.data];
+    rejectOrThrow(stream, sink, item, new ConnectorResponseError(`${stream.name}: record ${index} has an unexpected shape:\n${z.prettifyError(parsed.error)}`));
+    return [];
+  });
+  return { records: valid, count: (list as unknown[]).length };
+}
+
+/** Maps each record on its own: a value that cannot be read rejects that record only (with a sink). */
+function mapEach<Kind extends ConnectorRecordKind, Config, Out>(stream: StreamSpec<Kind, Config>, records: Record<string, unknown>[], sink: ((record: RejectedRecord) => void) | undefined, map: (record: Record<string, unknown>) => Out[]): Out[] {
+  return records.flatMap((record) => {
+    try {
+      return map(record);
+    } catch (error) {
+      if (!(error instanceof ConnectorResponseError)) throw error;
+      rejectOrThrow(stream, sink, record, new ConnectorResponseError(`${stream.name}: ${error.message}`));
+      return [];
+    }
   });
 }
 
-function mapRecords<Kind extends ConnectorRecordKind, Config>(kind: Kind, stream: StreamSpec<Kind, Config>, records: Record<string, unknown>[], config: Config, window: PullWindow): (NormalizedConversion | NormalizedRevenueRow)[] {
+function mapRecords<Kind extends ConnectorRecordKind, Config>(kind: Kind, stream: StreamSpec<Kind, Config>, records: Record<string, unknown>[], config: Config, window: PullWindow, sink?: (record: RejectedRecord) => void): (NormalizedConversion | NormalizedRevenueRow)[] {
   if (kind === 'revenue') {
     const fields = stream.fields as RevenueFields<Config>;
-    const rows = records.map((record) => mapRevenueRow(fields, record, config));
+    const rows = mapEach(stream, records, sink, (record) => [mapRevenueRow(fields, record, config)]);
     if (stream.role === 'sweep') return rows;
     const first = zonedDay(window.from, stream.request.dates.timeZone);
     const last = zonedDay(new Date(window.to.getTime() - 1), stream.request.dates.timeZone);
     return rows.filter((row) => row.day >= first && row.day <= last);
   }
   const fields = stream.fields as ConversionFields<Config>;
-  const conversions = records.flatMap((record) => mapConversions(fields, record, config));
+  const conversions = mapEach(stream, records, sink, (record) => mapConversions(fields, record, config));
   // APIs whose filters are coarser or inclusive return neighbouring windows' records: dropping
   // them keeps [from, to) exact, so adjacent windows never both yield a record.
   return stream.role === 'sweep' ? conversions : conversions.filter((c) => c.occurred_at >= window.from && c.occurred_at < window.to);
@@ -163,13 +205,13 @@ async function* pullStream<Kind extends ConnectorRecordKind, Config extends Reco
   context: ConnectorContext<Config>,
   window: PullWindow,
 ): AsyncIterable<(NormalizedConversion | NormalizedRevenueRow)[]> {
-  const { http, config, signal } = context;
+  const { http, config, signal, rejected: sink } = context;
   for (const requestWindow of requestWindows(window, stream.request.dates)) {
     if (stream.fetch) {
-      for await (const body of stream.fetch({ http, config, signal, window: requestWindow })) yield mapRecords(kind, stream, recordsOf(stream, body), config, window);
+      for await (const body of stream.fetch({ http, config, signal, window: requestWindow })) yield mapRecords(kind, stream, recordsOf(stream, body, sink).records, config, window, sink);
       continue;
     }
-    yield* pages(kind, stream, http, config, window, firstPage(stream.pagination, withDates(buildRequest(stream.request, config), stream.request, requestWindow)));
+    yield* pages(kind, stream, http, config, window, firstPage(stream.pagination, withDates(buildRequest(stream.request, config), stream.request, requestWindow)), sink);
   }
 }
 
@@ -180,14 +222,15 @@ async function* pages<Kind extends ConnectorRecordKind, Config extends Record<st
   config: Config,
   window: PullWindow,
   first: HttpRequest,
+  sink?: (record: RejectedRecord) => void,
 ): AsyncIterable<(NormalizedConversion | NormalizedRevenueRow)[]> {
   let request: HttpRequest | undefined = first;
   let seen = 0;
   for (let page = 1; request; page++) {
     const response = await http.request(request);
-    const records = recordsOf(stream, response.data);
-    seen += records.length;
-    yield mapRecords(kind, stream, records, config, window);
-    request = nextPage(stream.pagination, { request, response, page, records: records.length, seen }, http.configuredOrigin);
+    const { records, count } = recordsOf(stream, response.data, sink);
+    seen += count;
+    yield mapRecords(kind, stream, records, config, window, sink);
+    request = nextPage(stream.pagination, { request, response, page, records: count, seen }, http.configuredOrigin);
   }
 }

@@ -61,6 +61,21 @@ export interface ConnectorContext<Config> {
   readonly http: HttpClient;
   readonly log: Logger;
   readonly signal: AbortSignal;
+  /**
+   * Where a record the connector cannot read goes (it does not fit the documented shape, a value
+   * cannot be parsed). With a sink the record is rejected alone and the rest of its page pulled;
+   * without one (connection tests) it fails the call.
+   */
+  readonly rejected?: (record: RejectedRecord) => void;
+}
+
+/** A record the API returned that the connector could not read: registered as a rejection with its raw form. */
+export interface RejectedRecord {
+  readonly reason: 'invalid_record';
+  readonly message: string;
+  readonly raw: unknown;
+  /** The network's id for the record when it could be read, else a digest of the record (so it is logged once). */
+  readonly txid: string;
 }
 
 export interface RateLimit {

@@ -80,7 +80,7 @@ export class Registrar {
     const receivedAt = (index: number): Date => inputs[index]?.receivedAt ?? batchReceivedAt;
     const normalized = inputs.map((input, index): NormalizeResult =>
       input.rejection
-        ? { ok: false, rejection: { reason: input.rejection.reason, message: input.rejection.message, clickId: null } }
+        ? { ok: false, rejection: { reason: input.rejection.reason, message: input.rejection.message, clickId: null, txid: input.rejection.txid ?? null } }
         : normalizeConversion(input.fields, { receivedAt: receivedAt(index), defaultType: options.defaultType }),
     );
     const batch: BatchContext = { inputs, normalized, options, receivedAt };

@@ -73,10 +73,12 @@ export interface RegisterOptions {
   readonly transaction?: Transaction;
 }
 
-/** Why an input was refused before it had fields to read (a CSV line that cannot be parsed). */
+/** Why an input was refused before it had fields to read (a CSV line that cannot be parsed, an unreadable API record). */
 export interface IntakeRejection {
   readonly reason: string;
   readonly message: string;
+  /** The record's id when known: pulled rejections are logged once per (connection, txid, reason). */
+  readonly txid?: string | null;
 }
 
 export interface RegistrationOutcome {
