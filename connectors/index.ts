@@ -1,11 +1,12 @@
 import { clickbankConnector } from './clickbank';
 import { everflowConnector } from './everflow';
+import { hasOffersConnector } from './hasoffers';
 import { impactConnector } from './impact';
 import type { AnyConnector } from './kit/types';
 
 /** Every connector Tally ships, by id. */
 export const connectors: Readonly<Record<string, AnyConnector>> = Object.fromEntries(
-  ([everflowConnector, impactConnector, clickbankConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
+  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
 );
 
 /** The connector with this id, or undefined. */

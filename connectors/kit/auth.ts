@@ -4,6 +4,8 @@ import type { HttpRequest, HttpResponse } from './http-client';
 export interface Credentials {
   readonly headers?: Readonly<Record<string, string>>;
   readonly params?: Readonly<Record<string, string>>;
+  /** Members merged into the JSON body of a POST request. */
+  readonly body?: Readonly<Record<string, string>>;
   readonly basic?: { readonly username: string; readonly password: string };
 }
 
@@ -23,7 +25,7 @@ export interface ExchangedToken {
   readonly expiresAt: Date | null;
 }
 
-/** A fixed credential: API-key header, basic auth, bearer token or query key. */
+/** A fixed credential: API-key header, basic auth, bearer token, query key or body member. */
 export function staticAuth(credentials: Credentials): AuthProvider {
   return { credentials: async () => credentials };
 }

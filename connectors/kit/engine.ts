@@ -6,7 +6,7 @@ import type { HttpClient, HttpRequest } from './http-client';
 import { firstPage, nextPage } from './pagination';
 import { atPath, mapConversions, mapRevenueRow } from './record-mapping';
 import { alignmentSlackDays, requestWindows, type RequestWindow } from './request-windows';
-import type { AuthSpec, ConnectorSpec, ConversionFields, ParamValue, RequestSpec, RevenueFields, StreamSpec, TokenPlacement } from './spec';
+import type { AuthSpec, ConnectorSpec, ConversionFields, ParamScalar, ParamValue, RequestSpec, RevenueFields, StreamSpec, TokenPlacement } from './spec';
 import { validateSpec } from './spec-validation';
 import type { Connector, ConnectorContext, ConnectorHttpSettings, ConnectorRecordKind, NormalizedConversion, NormalizedRevenueRow, PullWindow, RecordOf, RejectedRecord } from './types';
 import { zonedDay } from './zoned-time';
@@ -47,7 +47,8 @@ export function defineSpecConnector<Kind extends ConnectorRecordKind, Config ext
     http,
     warnings: (config) => spec.warnings?.(config) ?? [],
     // Within one pull, a conversion an earlier stream (or page) already yielded is not yielded
-    // again: the first stream that reports it decides its state in this pull.
+    // again: the first stream that reports it decides its state in this pull. A conversion is
+    // its txid and type, as in the pipeline (a network's events can share their conversion's id).
     async *pull(context, window) {
       const seen = new Set<string>();
       for (const stream of spec.streams) {
@@ -55,8 +56,9 @@ export function defineSpecConnector<Kind extends ConnectorRecordKind, Config ext
           const kept = page.filter((record) => {
             // Revenue rows are summed per sub-id and day by the job, never deduplicated.
             if (!('txid' in record)) return true;
-            if (seen.has(record.txid)) return false;
-            seen.add(record.txid);
+            const identity = `${record.type ?? ''}\u0000${record.txid}`;
+            if (seen.has(identity)) return false;
+            seen.add(identity);
             return true;
           });
           yield kept as RecordOf<Kind>[];
@@ -99,19 +101,21 @@ function authProvider<Config extends Record<string, unknown>>(auth: AuthSpec<Con
       return staticAuth({ headers: { Authorization: `Bearer ${secret(config, auth.field)}` } });
     case 'query':
       return staticAuth({ params: { [auth.param]: secret(config, auth.field) } });
+    case 'body':
+      return staticAuth({ body: { [auth.param]: secret(config, auth.field) } });
     case 'token_exchange':
       return tokenExchangeAuth({ exchange: (send) => auth.exchange(send, config), apply: (token) => placeToken(auth.placement, token), refreshBeforeMs: auth.refreshBeforeMs });
   }
 }
 
-function paramValue<Config>(value: ParamValue<Config>, config: Config): string | number | boolean | undefined {
-  return typeof value === 'function' ? value(config) : value;
+function paramValue<Config>(value: ParamValue<Config>, config: Config, window: RequestWindow | undefined): ParamScalar | undefined {
+  return typeof value === 'function' ? value(config, window) : value;
 }
 
-/** A spec request with its config values filled in (dates and pages come later). */
-function buildRequest<Config extends Record<string, unknown>>(spec: Omit<RequestSpec<Config>, 'dates'>, config: Config): HttpRequest {
+/** A spec request with its config values (and the request window's, for window-aware parameters) filled in; dates and pages come later. */
+function buildRequest<Config extends Record<string, unknown>>(spec: Omit<RequestSpec<Config>, 'dates'>, config: Config, window?: RequestWindow): HttpRequest {
   const url = spec.path.replace(/\{([^}]+)\}/g, (_match, field: string) => encodeURIComponent(String(config[field] ?? '')));
-  const params = Object.fromEntries(Object.entries(spec.query ?? {}).map(([name, value]) => [name, paramValue(value, config)]));
+  const params = Object.fromEntries(Object.entries(spec.query ?? {}).map(([name, value]) => [name, paramValue(value, config, window)]));
   const data = typeof spec.body === 'function' ? spec.body(config) : spec.body ? { ...spec.body } : undefined;
   return { method: spec.method, url, params, data, headers: spec.headers };
 }
@@ -211,7 +215,7 @@ async function* pullStream<Kind extends ConnectorRecordKind, Config extends Reco
       for await (const body of stream.fetch({ http, config, signal, window: requestWindow })) yield mapRecords(kind, stream, recordsOf(stream, body, sink).records, config, window, sink);
       continue;
     }
-    yield* pages(kind, stream, http, config, window, firstPage(stream.pagination, withDates(buildRequest(stream.request, config), stream.request, requestWindow)), sink);
+    yield* pages(kind, stream, http, config, window, firstPage(stream.pagination, withDates(buildRequest(stream.request, config, requestWindow), stream.request, requestWindow)), sink);
   }
 }
 

@@ -12,7 +12,8 @@ export interface HttpRequest {
   readonly method?: 'GET' | 'POST';
   /** Path relative to the connection's base URL, or an absolute URL on the same origin. */
   readonly url: string;
-  readonly params?: Readonly<Record<string, string | number | boolean | undefined>>;
+  /** Query parameters; a list goes out PHP-style as `name[]=a&name[]=b`. */
+  readonly params?: Readonly<Record<string, string | number | boolean | readonly (string | number)[] | undefined>>;
   readonly headers?: Readonly<Record<string, string>>;
   readonly data?: unknown;
   /**
@@ -236,7 +237,7 @@ export class HttpClient {
           params: { ...params, ...credentials.params },
           headers: { ...request.headers, ...credentials.headers },
           auth: credentials.basic,
-          data,
+          data: withBodyCredentials(method, data, credentials.body),
           signal: this.options.signal,
           maxRedirects: omit ? 5 : 0,
         });
@@ -309,6 +310,13 @@ export class HttpClient {
     const wait = retryAfterMs(headers) ?? this.options.defaultRateLimitWaitMs;
     if (wait !== undefined && wait > 0) await (this.options.rateLimiter ?? unlimited).pauseFor(wait);
   }
+}
+
+/** A POST's JSON body with the body credentials merged in (never on GET, never into non-objects). */
+function withBodyCredentials(method: string, data: unknown, body: Readonly<Record<string, string>> | undefined): unknown {
+  if (!body || method !== 'POST') return data;
+  if (data !== undefined && (data === null || typeof data !== 'object' || Array.isArray(data))) return data;
+  return { ...(data as Record<string, unknown> | undefined), ...body };
 }
 
 function lowerCaseHeaders(headers: Record<string, unknown>): Record<string, string> {

@@ -15,13 +15,14 @@ const getter = z.union([path, fn]);
 const zodSchema = z.custom<z.ZodType>((value) => value instanceof z.ZodType, 'must be a zod schema');
 const status = z.enum(['approved', 'pending', 'declined']);
 const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or America/Los_Angeles');
-const paramValue = z.union([z.string(), z.number(), z.boolean(), fn]);
+const paramValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()])), fn]);
 
 const auth = z.discriminatedUnion('type', [
   z.object({ type: z.literal('header'), header: name, field: name, prefix: z.string().optional() }),
   z.object({ type: z.literal('basic'), usernameField: name, passwordField: name }),
   z.object({ type: z.literal('bearer'), field: name }),
   z.object({ type: z.literal('query'), param: name, field: name }),
+  z.object({ type: z.literal('body'), param: name, field: name }),
   z.object({
     type: z.literal('token_exchange'),
     exchange: fn,
@@ -190,7 +191,7 @@ function semanticProblems(spec: ConnectorSpec): string[] {
   if (!has('base_url')) problems.push('config.schema must accept base_url (use baseUrlField from config-fields.ts)');
   for (const field of spec.config.secretFields) if (!has(field)) problems.push(`config.secretFields names "${field}", which the config schema lacks`);
   for (const field of spec.config.hostFields ?? []) if (!has(field)) problems.push(`config.hostFields names "${field}", which the config schema lacks`);
-  const authFields = spec.auth.type === 'header' || spec.auth.type === 'bearer' || spec.auth.type === 'query' ? [spec.auth.field] : spec.auth.type === 'basic' ? [spec.auth.passwordField] : [];
+  const authFields = spec.auth.type === 'header' || spec.auth.type === 'bearer' || spec.auth.type === 'query' || spec.auth.type === 'body' ? [spec.auth.field] : spec.auth.type === 'basic' ? [spec.auth.passwordField] : [];
   for (const field of authFields) if (!spec.config.secretFields.includes(field)) problems.push(`auth uses "${field}", which must be listed in config.secretFields`);
   const templates = [spec.check.request.path, ...spec.streams.map((stream) => stream.request.path)];
   for (const template of templates) {

@@ -8,6 +8,7 @@ import type { ExchangedToken, UnauthenticatedSend } from './auth';
 import type { ClassificationRule } from './classification';
 import type { HttpClient, HttpRequest, HttpResponse } from './http-client';
 import type { QuotaSpec } from './quota';
+import type { RequestWindow } from './request-windows';
 import type { ConnectorMaturity, ConnectorRecordKind, ConversionStatus, RateLimit } from './types';
 
 /** A path into a JSON record: `['relationship', 'offer', 'name']`, or `[]` for the value itself. */
@@ -16,8 +17,15 @@ export type JsonPath = readonly (string | number)[];
 /** Reads a value from a record: a path, or code (`item` is the element of `items`, if any). */
 export type Getter<Config> = JsonPath | ((record: Record<string, unknown>, config: Config, item: unknown) => unknown);
 
-/** A query/body value: fixed, or from the connection's config. */
-export type ParamValue<Config> = string | number | boolean | ((config: Config) => string | number | boolean | undefined);
+/** One parameter's value; a list is sent PHP-style, `name[]=a&name[]=b` (HasOffers' `fields[]`). */
+export type ParamScalar = string | number | boolean | readonly (string | number)[];
+
+/**
+ * A query value: fixed, or code of the connection's config and, on a dated request, its request
+ * window (for parameters that repeat the dates, such as HasOffers' `filters[Stat.date][values][]`).
+ * `window` is undefined on the check request.
+ */
+export type ParamValue<Config> = ParamScalar | ((config: Config, window: RequestWindow | undefined) => ParamScalar | undefined);
 
 // ── auth ────────────────────────────────────────────────────────────────────────────────────
 
@@ -31,6 +39,8 @@ export type AuthSpec<Config> =
   | { readonly type: 'bearer'; readonly field: string }
   /** `?api_key=<key>` (never logged: the client logs paths without query strings) */
   | { readonly type: 'query'; readonly param: string; readonly field: string }
+  /** A member of the JSON body of POST requests (CAKE's ASMX JSON services read `api_key` there). */
+  | { readonly type: 'body'; readonly param: string; readonly field: string }
   /**
    * A token from a request of its own (OAuth client credentials, JWT): `exchange` sends it with
    * `send` (configured origin, no other credentials) and says when the token expires; a response

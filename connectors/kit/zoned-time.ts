@@ -40,10 +40,28 @@ function offsetMs(at: Date, timeZone: string): number {
 /** The instant a zone's calendar day (YYYY-MM-DD) begins. */
 export function startOfZonedDay(day: string, timeZone: string): Date {
   const [year, month, date] = day.split('-').map(Number) as [number, number, number];
-  const naive = Date.UTC(year, month - 1, date);
+  return fromWallClock(Date.UTC(year, month - 1, date), timeZone);
+}
+
+/** The instant a wall-clock time (its fields read as if UTC) shows in a zone. */
+function fromWallClock(naive: number, timeZone: string): Date {
   let guess = naive - offsetMs(new Date(naive), timeZone);
   guess = naive - offsetMs(new Date(guess), timeZone);
   return new Date(guess);
+}
+
+/**
+ * The instant of a `YYYY-MM-DD HH:MM:SS` (or `T`-separated) wall-clock time without an offset, as
+ * read in a zone (HasOffers' `Stat.datetime` in the network's zone); undefined when it is not one.
+ */
+export function instantOfZonedDateTime(text: string, timeZone: string): Date | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/.exec(text.trim());
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second] = match.map(Number) as [number, number, number, number, number, number, number];
+  const naive = Date.UTC(year, month - 1, day, hour, minute, second);
+  const check = new Date(naive);
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
+  return fromWallClock(naive, timeZone);
 }
 
 /** The zone's calendar day (YYYY-MM-DD) an instant falls on. */
