@@ -41,6 +41,11 @@ export interface ConnectorFixture<Config> {
   txidOf(input: RecordInput): string;
   /** The status string the network reports for `input`, as the connector must keep it. */
   networkStatusOf(input: RecordInput): string | null;
+  /**
+   * The currency the connector reports for `input` when the network cannot say it exactly (CAKE
+   * writes "$", which could be USD, CAD or AUD: null, so the offer's or network's applies); default: `input.currency`.
+   */
+  currencyOf?(input: RecordInput): string | null;
   /** The type the connector reports for a record built without `type`. */
   readonly defaultType: string | null;
   /** Late changes as this network reports them (a status change, or a reversal row). */
@@ -118,7 +123,7 @@ export function describeConnectorContract<Config>(fixture: ConnectorFixture<Conf
       click_id: record.clickId,
       txid: fixture.txidOf(record),
       payout: record.payout,
-      currency: record.currency,
+      currency: fixture.currencyOf ? fixture.currencyOf(record) : record.currency,
       status: record.status,
       network_status: fixture.networkStatusOf(record),
       type: record.type ?? fixture.defaultType,
