@@ -1,3 +1,4 @@
+import { connectors } from '../../connectors';
 import { schedulerId } from '../../jobs/queues';
 import { listData, startSandboxNetwork, type SandboxNetwork } from '../../src/demo/sandbox-network';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -35,7 +36,9 @@ const request = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, paylo
 test('GET /api/v1/connectors lists every connector with its config as JSON Schema; credentials are writeOnly', async () => {
   const response = await request('GET', '/api/v1/connectors');
   const byId = Object.fromEntries(response.json().map((connector: { id: string }) => [connector.id, connector]));
-  expect(Object.keys(byId).sort()).toEqual(['clickbank', 'everflow', 'impact']);
+  // Every registered connector, no more, no less.
+  expect(Object.keys(byId).sort()).toEqual(Object.keys(connectors).sort());
+  expect(Object.keys(byId)).toEqual(expect.arrayContaining(['clickbank', 'everflow', 'impact']));
   expect(byId.everflow.config_schema.properties.api_key).toMatchObject({ type: 'string', writeOnly: true });
   expect(byId.everflow.config_schema.properties.base_url).toBeDefined();
   expect(byId.everflow.config_schema.required).toEqual(['api_key']);
