@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health';
 import { clickRoutes } from './routes/tracking-click';
 import { conversionRoutes } from './routes/tracking-conversion';
 import { scriptRoutes } from './routes/tracking-script';
+import { templateRoutes } from './routes/admin-templates';
 
 /** Longest URL accepted; longer ones get 414 (postbacks are short; this stops abuse early). */
 export const MAX_URL_LENGTH = 8 * 1024;
@@ -116,6 +117,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     await admin.register(fxRoutes, { ctx });
     await admin.register(reportRoutes, { ctx });
     await admin.register(connectionRoutes, { ctx });
+    await admin.register(templateRoutes, { ctx });
   });
   if (ctx.pulls) await registerBullBoard(app, ctx.pulls.queues, ctx.config);
 

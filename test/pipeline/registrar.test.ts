@@ -51,7 +51,7 @@ describe('step 1: normalize and validate', () => {
     expect(await conversionsOf(clicks[0]!)).toHaveLength(1);
   });
 
-  test.each(['{clickid}', '{cf_click_id}', '#s2#', '[CLICKID]', '%s2%', 'REPLACE', 'OPTIONAL', '{{click_id}}', '$clickid$'])(
+  test.each(['{clickid}', '{cf_click_id}', '#s2#', '[CLICKID]', '%s2%', 'REPLACE', 'OPTIONAL', '{{click_id}}', '$clickid$', '!!!clickRef!!!'])(
     'rejects the unreplaced macro %s with reason unreplaced_macro and keeps the raw input',
     async (macro) => {
       const request = { method: 'GET', query: { click_id: macro, payout: '5' } };
