@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findConnector } from '../../connectors';
 import { GLOBAL_TOKEN_PLACEHOLDER, POSTBACK_TEMPLATES } from '../../src/catalog/postback-templates';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -194,4 +196,15 @@ test('the data: each postback starts with click_id, names each /cf/cv parameter 
     expect(new Set(names).size).toBe(names.length);
   }
   expect(new Set(POSTBACK_TEMPLATES.map((template) => template.id)).size).toBe(POSTBACK_TEMPLATES.length);
+});
+
+test("the README's templates table is the same data", () => {
+  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+  for (const template of POSTBACK_TEMPLATES) {
+    const row = readme.split('\n').find((line) => line.startsWith(`| ${template.network} | ${template.platform} | `));
+    expect([template.id, row !== undefined]).toEqual([template.id, true]);
+    if (template.postback) expect(row).toContain(`\`/cf/cv?${template.postback.map(([name, macro]) => `${name}=${macro}`).join('&')}\``);
+    expect(row).toContain(`\`${template.offerUrlParameter.split(' (')[0]}\``);
+    expect(row).toContain(`| ${template.confidence} |`);
+  }
 });
