@@ -83,7 +83,7 @@ test('connections: secrets encrypted at rest and redacted in every answer; confi
 test.each([
   [{ connector: 'everflow', name: 'x', config: {} }, 'config.api_key: api_key is required: the affiliate API key from the Everflow partner portal (connector everflow)'],
   [{ connector: 'everflow', name: 'x', config: { api_key: 'k', click_id_field: 'sub9' } }, /^config\.click_id_field: .*\(connector everflow\)$/],
-  [{ connector: 'nope', name: 'x', config: {} }, 'unknown connector "nope"; available: everflow, impact, clickbank'],
+  [{ connector: 'nope', name: 'x', config: {} }, `unknown connector "nope"; available: ${Object.keys(connectors).join(', ')}`],
   [{ connector: 'everflow', name: 'x', config: { api_key: 'k' }, every_minutes: 0 }, /^body\.every_minutes: /],
 ])('POST /api/v1/connections rejects %j', async (body, message) => {
   const response = await request('POST', '/api/v1/connections', body);
