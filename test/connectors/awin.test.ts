@@ -3,7 +3,7 @@ import nock from 'nock';
 import { AWIN_MAX_DAYS, awinConnector, type AwinConfig } from '../../connectors/awin';
 import { createConnectorContext } from '../../connectors/kit/context';
 import type { PullWindow } from '../../connectors/kit/types';
-import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
+import { collect, CONTRACT_WINDOW, useNockScope, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
 
 /**
  * Fixture: Awin's publisher `GET /publishers/{publisherId}/transactions/`, built from
@@ -112,13 +112,7 @@ describe('Awin specifics', () => {
   const baseUrl = 'https://awin.api.test';
   const context = (overrides: Partial<AwinConfig> = {}) =>
     createConnectorContext(awinConnector, awinConnector.configSchema.parse({ publisher_id: PUBLISHER, api_token: TOKEN, base_url: baseUrl, ...overrides }), { retries: 2, baseDelayMs: 1 });
-  let scope: nock.Scope;
-  beforeAll(() => nock.disableNetConnect());
-  beforeEach(() => {
-    scope = nock(baseUrl);
-  });
-  afterEach(() => nock.cleanAll());
-  afterAll(() => nock.enableNetConnect());
+  const scope = useNockScope(baseUrl);
 
   const pullAll = async (window: PullWindow = CONTRACT_WINDOW, overrides: Partial<AwinConfig> = {}) => (await collect(awinConnector, context(overrides), window)).flat();
 
@@ -126,7 +120,7 @@ describe('Awin specifics', () => {
     expect(awinConnector.rateLimit).toEqual({ requests: 20, intervalMs: 60_000 });
     expect(awinConnector.maxWindowDays).toBe(AWIN_MAX_DAYS);
     const queries: Record<string, unknown>[] = [];
-    scope
+    scope()
       .get(PATH)
       .times(6)
       .query((query) => queries.push(query) > 0)
@@ -160,21 +154,21 @@ describe('Awin specifics', () => {
     const old = new Date(CONTRACT_WINDOW.from.getTime() - 120 * 86_400_000);
     const approvedLate = record(input({ txid: '700', status: 'approved', occurredAt: old }), { validationDate: '2024-11-03T09:00:00' });
     const amendedLate = record(input({ txid: '701', payout: '2.00', occurredAt: old }), { amended: true, amendReason: 'partial return', oldCommissionAmount: { amount: new LosslessNumber('5.59'), currency: 'USD' } });
-    scope.get(PATH).query(windowQuery(CONTRACT_WINDOW, 'transaction')).reply(200, '[]', JSON_HEADERS);
-    scope.get(PATH).query(windowQuery(CONTRACT_WINDOW, 'validation')).reply(200, body([approvedLate]), JSON_HEADERS);
-    scope.get(PATH).query(windowQuery(CONTRACT_WINDOW, 'amendment')).reply(200, body([approvedLate, amendedLate]), JSON_HEADERS);
+    scope().get(PATH).query(windowQuery(CONTRACT_WINDOW, 'transaction')).reply(200, '[]', JSON_HEADERS);
+    scope().get(PATH).query(windowQuery(CONTRACT_WINDOW, 'validation')).reply(200, body([approvedLate]), JSON_HEADERS);
+    scope().get(PATH).query(windowQuery(CONTRACT_WINDOW, 'amendment')).reply(200, body([approvedLate, amendedLate]), JSON_HEADERS);
     expect((await pullAll()).map((c) => [c.txid, c.status, c.payout, c.occurred_at.toISOString()])).toEqual([
       ['700', 'approved', '12.50', old.toISOString()],
       ['701', 'approved', '2.00', old.toISOString()],
     ]);
-    expect(scope.isDone()).toBe(true);
+    expect(scope().isDone()).toBe(true);
   });
 
   test('a 429 without Retry-After waits a minute', async () => {
     const waits: number[] = [];
-    scope.get(PATH).query(windowQuery(CONTRACT_WINDOW, 'transaction')).reply(429, '');
+    scope().get(PATH).query(windowQuery(CONTRACT_WINDOW, 'transaction')).reply(429, '');
     serveTransactions([record(input({ txid: '5' }))]);
-    const requests = countRequests(scope);
+    const requests = countRequests(scope());
     const pulled = (await collect(awinConnector, createConnectorContext(awinConnector, awinConnector.configSchema.parse({ publisher_id: PUBLISHER, api_token: TOKEN, base_url: baseUrl }), { retries: 2, sleep: async (ms) => void waits.push(ms) }), CONTRACT_WINDOW)).flat();
     expect(waits).toEqual([60_000]);
     expect(pulled.map((c) => c.txid)).toEqual(['5']);
@@ -187,6 +181,6 @@ describe('Awin specifics', () => {
   });
 
   function serveTransactions(rows: unknown[]): void {
-    fixture.servePages(scope, CONTRACT_WINDOW, [rows]);
+    fixture.servePages(scope(), CONTRACT_WINDOW, [rows]);
   }
 });

@@ -4,7 +4,7 @@ import { CAKE_PAGE_SIZE, cakeConnector, type CakeConfig } from '../../connectors
 import { createConnectorContext } from '../../connectors/kit/context';
 import { ConnectorAuthError, ConnectorConfigError, ConnectorResponseError } from '../../connectors/kit/errors';
 import type { PullWindow } from '../../connectors/kit/types';
-import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
+import { collect, CONTRACT_WINDOW, useNockScope, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
 
 /**
  * Fixture: CAKE's affiliate `reports.asmx/EventConversions` (version 9) as JSON, built from
@@ -114,13 +114,7 @@ describe('CAKE specifics', () => {
   const baseUrl = 'https://cake.api.test';
   const context = (overrides: Partial<CakeConfig> = {}) =>
     createConnectorContext(cakeConnector, cakeConnector.configSchema.parse({ domain: DOMAIN, affiliate_id: AFFILIATE, api_key: KEY, base_url: baseUrl, ...overrides }), { retries: 2, baseDelayMs: 1, maxRetryAfterMs: 0 });
-  let scope: nock.Scope;
-  beforeAll(() => nock.disableNetConnect());
-  beforeEach(() => {
-    scope = nock(baseUrl);
-  });
-  afterEach(() => nock.cleanAll());
-  afterAll(() => nock.enableNetConnect());
+  const scope = useNockScope(baseUrl);
 
   const pullAll = async (overrides: Partial<CakeConfig> = {}) => (await collect(cakeConnector, context(overrides), CONTRACT_WINDOW)).flat();
 
@@ -138,7 +132,7 @@ describe('CAKE specifics', () => {
 
   test('the design names sub_id_N read CAKE subid_N; subid_N is accepted too; the default carries a warning to use s2', async () => {
     for (const field of ['sub_id_2', 'subid_2'] as const) {
-      fixture.servePages(scope, CONTRACT_WINDOW, [[record(input({ txid: `c-${field}`, clickId: null }), { subid_2: 'cfs2click' })]]);
+      fixture.servePages(scope(), CONTRACT_WINDOW, [[record(input({ txid: `c-${field}`, clickId: null }), { subid_2: 'cfs2click' })]]);
       expect((await pullAll({ click_id_field: field })).map((c) => c.click_id)).toEqual(['cfs2click']);
     }
     expect(cakeConnector.configSchema.parse({ domain: DOMAIN, affiliate_id: AFFILIATE, api_key: KEY }).click_id_field).toBe('sub_id_1');
@@ -148,7 +142,7 @@ describe('CAKE specifics', () => {
 
   test('the end date is exclusive and every parameter is sent, credentials in the JSON body', async () => {
     const bodies: Record<string, unknown>[] = [];
-    scope.post(PATH, (body: Record<string, unknown>) => bodies.push(body) > 0).reply(200, envelope([], 0), JSON_HEADERS);
+    scope().post(PATH, (body: Record<string, unknown>) => bodies.push(body) > 0).reply(200, envelope([], 0), JSON_HEADERS);
     await pullAll();
     expect(bodies[0]).toEqual({ ...reportBody(CONTRACT_WINDOW, 0), start_date: '2024-10-31', end_date: '2024-11-09' });
   });
@@ -156,7 +150,7 @@ describe('CAKE specifics', () => {
   test('an event of a conversion shares its id and is a conversion of its own type', async () => {
     const conversion = record(input({ txid: '98765440', payout: '30.00' }));
     const event = record(input({ txid: '98765440', payout: '5.00' }), { micro_event_id: 17, micro_event_name: 'Upsell Purchase' });
-    fixture.servePages(scope, CONTRACT_WINDOW, [[conversion, event]]);
+    fixture.servePages(scope(), CONTRACT_WINDOW, [[conversion, event]]);
     expect((await pullAll()).map((c) => [c.txid, c.type, c.payout])).toEqual([
       ['98765440', null, '30.00'],
       ['98765440', 'upsell_purchase', '5.00'],
@@ -170,7 +164,7 @@ describe('CAKE specifics', () => {
       record(input({ txid: 'd3' }), { disposition: 'Needs Review', disposition_type: null }),
       record(input({ txid: 'd4' }), { disposition: null, disposition_type: null }),
     ];
-    fixture.servePages(scope, CONTRACT_WINDOW, [rows]);
+    fixture.servePages(scope(), CONTRACT_WINDOW, [rows]);
     expect((await pullAll()).map((c) => [c.status, c.network_status])).toEqual([
       ['declined', 'Returned'],
       ['approved', 'Approved'],
@@ -182,7 +176,7 @@ describe('CAKE specifics', () => {
   test('dates with an offset suffix are the same instant; test conversions are left out', async () => {
     const at = new Date('2024-11-02T15:04:05Z');
     const rows = [record(input({ txid: 'o1', occurredAt: at }), { event_conversion_date: `/Date(${at.getTime()}-0500)/` }), record(input({ txid: 't1' }), { test: true })];
-    fixture.servePages(scope, CONTRACT_WINDOW, [rows]);
+    fixture.servePages(scope(), CONTRACT_WINDOW, [rows]);
     expect((await pullAll()).map((c) => [c.txid, c.occurred_at.toISOString()])).toEqual([['o1', '2024-11-02T15:04:05.000Z']]);
   });
 
@@ -190,9 +184,9 @@ describe('CAKE specifics', () => {
     const full = Array.from({ length: CAKE_PAGE_SIZE }, (_unused, i) => record(input({ txid: `r${i}`, occurredAt: new Date(CONTRACT_WINDOW.from.getTime() + i * 1000) })));
     // row_count absent: the page length alone decides.
     const bare = (rows: unknown[]) => stringify({ d: { success: true, event_conversions: rows } }) ?? '';
-    scope.post(PATH, reportBody(CONTRACT_WINDOW, 0)).reply(200, bare(full), JSON_HEADERS);
-    scope.post(PATH, reportBody(CONTRACT_WINDOW, CAKE_PAGE_SIZE)).reply(200, bare([record(input({ txid: 'last' }))]), JSON_HEADERS);
-    const requests = countRequests(scope);
+    scope().post(PATH, reportBody(CONTRACT_WINDOW, 0)).reply(200, bare(full), JSON_HEADERS);
+    scope().post(PATH, reportBody(CONTRACT_WINDOW, CAKE_PAGE_SIZE)).reply(200, bare([record(input({ txid: 'last' }))]), JSON_HEADERS);
+    const requests = countRequests(scope());
     const pulled = await pullAll();
     expect(pulled).toHaveLength(CAKE_PAGE_SIZE + 1);
     expect(requests.count).toBe(2);
@@ -202,21 +196,21 @@ describe('CAKE specifics', () => {
     const a = record(input({ txid: 'a' }));
     const b = record(input({ txid: 'b' }));
     const c = record(input({ txid: 'c' }));
-    scope.post(PATH, reportBody(CONTRACT_WINDOW, 0)).reply(200, envelope([a, b], 3), JSON_HEADERS);
-    scope.post(PATH, reportBody(CONTRACT_WINDOW, 2)).reply(200, envelope([b, c], 3), JSON_HEADERS);
+    scope().post(PATH, reportBody(CONTRACT_WINDOW, 0)).reply(200, envelope([a, b], 3), JSON_HEADERS);
+    scope().post(PATH, reportBody(CONTRACT_WINDOW, 2)).reply(200, envelope([b, c], 3), JSON_HEADERS);
     expect((await pullAll()).map((conversion) => conversion.txid)).toEqual(['a', 'b', 'c']);
   });
 
   test('failures inside HTTP 200 and non-JSON answers are errors, never empty pages', async () => {
-    scope.post(PATH).reply(200, '{"d":{"success":false,"message":"Invalid API Key","row_count":0,"event_conversions":[]}}', JSON_HEADERS);
+    scope().post(PATH).reply(200, '{"d":{"success":false,"message":"Invalid API Key","row_count":0,"event_conversions":[]}}', JSON_HEADERS);
     await expect(pullAll()).rejects.toThrow(ConnectorAuthError);
-    scope.post(PATH).reply(200, '{"d":{"success":false,"message":"Invalid Date Range"}}', JSON_HEADERS);
+    scope().post(PATH).reply(200, '{"d":{"success":false,"message":"Invalid Date Range"}}', JSON_HEADERS);
     await expect(pullAll()).rejects.toThrow(/Invalid Date Range/);
-    scope.post(PATH).reply(500, '{"Message":"Invalid web service call, missing value for parameter: \'row_limit\'.","StackTrace":"","ExceptionType":"System.InvalidOperationException"}', JSON_HEADERS);
+    scope().post(PATH).reply(500, '{"Message":"Invalid web service call, missing value for parameter: \'row_limit\'.","StackTrace":"","ExceptionType":"System.InvalidOperationException"}', JSON_HEADERS);
     await expect(pullAll()).rejects.toThrow(ConnectorConfigError);
-    scope.post(PATH).reply(200, '<?xml version="1.0"?><event_conversion_report_response/>', { 'Content-Type': 'text/xml' });
+    scope().post(PATH).reply(200, '<?xml version="1.0"?><event_conversion_report_response/>', { 'Content-Type': 'text/xml' });
     await expect(pullAll()).rejects.toThrow(ConnectorResponseError);
-    scope.post(PATH).reply(200, envelope([record(input({ txid: 'bad-date' }), { event_conversion_date: '2024-11-02T10:00:00' })], 1), JSON_HEADERS);
+    scope().post(PATH).reply(200, envelope([record(input({ txid: 'bad-date' }), { event_conversion_date: '2024-11-02T10:00:00' })], 1), JSON_HEADERS);
     await expect(pullAll()).rejects.toThrow(/ASP\.NET JSON date/);
   });
 });

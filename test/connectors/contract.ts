@@ -80,6 +80,24 @@ export async function collect<Config>(connector: Connector<Config>, context: Con
   return pages;
 }
 
+/**
+ * A nock scope on `baseUrl`, fresh for each test of the calling describe block, with the real
+ * network refused meanwhile; call the returned getter inside a test.
+ */
+export function useNockScope(baseUrl: string): () => nock.Scope {
+  let scope: nock.Scope | undefined;
+  beforeAll(() => nock.disableNetConnect());
+  beforeEach(() => {
+    scope = nock(baseUrl);
+  });
+  afterEach(() => nock.cleanAll());
+  afterAll(() => nock.enableNetConnect());
+  return () => {
+    if (!scope) throw new Error('useNockScope: the scope exists inside tests only');
+    return scope;
+  };
+}
+
 /** Counts the requests that reached the scope's interceptors. */
 export function countRequests(scope: nock.Scope): { readonly count: number } {
   const counter = { count: 0 };

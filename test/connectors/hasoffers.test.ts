@@ -5,7 +5,7 @@ import { createConnectorContext } from '../../connectors/kit/context';
 import { ConnectorAuthError, ConnectorRateLimitError, ConnectorResponseError } from '../../connectors/kit/errors';
 import type { PullWindow } from '../../connectors/kit/types';
 import { zonedDateTime } from '../../connectors/kit/zoned-time';
-import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
+import { collect, CONTRACT_WINDOW, useNockScope, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
 
 /**
  * Fixture: TUNE (HasOffers) `Affiliate_Report::getConversions`, built from
@@ -127,15 +127,9 @@ describe('TUNE / HasOffers specifics', () => {
   const baseUrl = 'https://hasoffers.api.test';
   const context = (overrides: Partial<HasOffersConfig> = {}) =>
     createConnectorContext(hasOffersConnector, hasOffersConnector.configSchema.parse({ network_id: NETWORK, api_key: KEY, base_url: baseUrl, time_zone: ZONE, ...overrides }), { retries: 2, baseDelayMs: 1, maxRetryAfterMs: 0 });
-  let scope: nock.Scope;
-  beforeAll(() => nock.disableNetConnect());
-  beforeEach(() => {
-    scope = nock(baseUrl);
-  });
-  afterEach(() => nock.cleanAll());
-  afterAll(() => nock.enableNetConnect());
+  const scope = useNockScope(baseUrl);
 
-  const serve = (rows: unknown[]) => fixture.servePages(scope, CONTRACT_WINDOW, [rows]);
+  const serve = (rows: unknown[]) => fixture.servePages(scope(), CONTRACT_WINDOW, [rows]);
   const pullAll = async (overrides: Partial<HasOffersConfig> = {}) => (await collect(hasOffersConnector, context(overrides), CONTRACT_WINDOW)).flat();
 
   test('the host is <network_id>.api.hasoffers.com; the query is bracketed exactly as documented', async () => {
@@ -143,7 +137,7 @@ describe('TUNE / HasOffers specifics', () => {
     expect(hasOffersConnector.http(config).baseUrl).toBe('https://acme-net.api.hasoffers.com');
     expect(hasOffersConnector.hostFields).toEqual(expect.arrayContaining(['base_url', 'network_id']));
     const paths: string[] = [];
-    scope.on('request', (request: { path: string }) => paths.push(decodeURIComponent(request.path)));
+    scope().on('request', (request: { path: string }) => paths.push(decodeURIComponent(request.path)));
     serve([]);
     await pullAll();
     expect(paths[0]).toContain(
@@ -209,7 +203,7 @@ describe('TUNE / HasOffers specifics', () => {
     serve([record(input({ txid: 'a', clickId: null }), { affiliate_info2: 'cfsub2click' })]);
     expect((await pullAll({ click_id_field: 'affiliate_info2' })).map((c) => c.click_id)).toEqual(['cfsub2click']);
     const queries: Record<string, unknown>[] = [];
-    scope
+    scope()
       .get('/Apiv3/json')
       .query((query) => queries.push(query) > 0)
       .reply(200, envelope([{ ...record(input({ txid: 'b', clickId: null })), ConversionsMobile: { affiliate_click_id: 'cfaffclick' } }], 1, 1, 1), JSON_HEADERS);
@@ -218,22 +212,22 @@ describe('TUNE / HasOffers specifics', () => {
   });
 
   test('an empty result ends the pull after one request; a list keyed by id is read too', async () => {
-    const requests = countRequests(scope);
-    scope.get('/Apiv3/json').query(reportQuery(CONTRACT_WINDOW, 1)).reply(200, envelope([], 1, 0, 0), JSON_HEADERS);
+    const requests = countRequests(scope());
+    scope().get('/Apiv3/json').query(reportQuery(CONTRACT_WINDOW, 1)).reply(200, envelope([], 1, 0, 0), JSON_HEADERS);
     expect(await pullAll()).toEqual([]);
     expect(requests.count).toBe(1);
     const keyed = JSON.parse(envelope([], 1, 1, 1)) as { response: { data: { data: unknown } } };
     keyed.response.data.data = { '3': record(input({ txid: 'keyed' })) };
-    scope.get('/Apiv3/json').query(reportQuery(CONTRACT_WINDOW, 1)).reply(200, keyed, JSON_HEADERS);
+    scope().get('/Apiv3/json').query(reportQuery(CONTRACT_WINDOW, 1)).reply(200, keyed, JSON_HEADERS);
     expect((await pullAll()).map((c) => c.txid)).toEqual(['keyed']);
   });
 
   test('errors inside HTTP 200 are never an empty report', async () => {
-    scope.get('/Apiv3/json').query(true).reply(200, '{"response":{"errors":{"publicMessage":"Network id is not valid"},"link":"http:\\/\\/developers.hasoffers.com\\/"}}', JSON_HEADERS);
+    scope().get('/Apiv3/json').query(true).reply(200, '{"response":{"errors":{"publicMessage":"Network id is not valid"},"link":"http:\\/\\/developers.hasoffers.com\\/"}}', JSON_HEADERS);
     await expect(pullAll()).rejects.toThrow(ConnectorAuthError);
-    scope.get('/Apiv3/json').query(true).reply(200, '{"response":{"status":-1,"httpStatus":200,"data":"","errors":[{"publicMessage":"API usage exceeded rate limit"}],"errorMessage":"API usage exceeded rate limit"}}', JSON_HEADERS);
+    scope().get('/Apiv3/json').query(true).reply(200, '{"response":{"status":-1,"httpStatus":200,"data":"","errors":[{"publicMessage":"API usage exceeded rate limit"}],"errorMessage":"API usage exceeded rate limit"}}', JSON_HEADERS);
     await expect(pullAll()).rejects.toThrow(ConnectorRateLimitError);
-    scope.get('/Apiv3/json').query(true).reply(200, '{"response":{"status":1,"httpStatus":200,"data":{"page":1,"pageCount":1,"count":1,"data":[{"Stat":{"ad_id":"x"}}]},"errors":[],"errorMessage":null}}', JSON_HEADERS);
+    scope().get('/Apiv3/json').query(true).reply(200, '{"response":{"status":1,"httpStatus":200,"data":{"page":1,"pageCount":1,"count":1,"data":[{"Stat":{"ad_id":"x"}}]},"errors":[],"errorMessage":null}}', JSON_HEADERS);
     await expect(pullAll()).rejects.toThrow(ConnectorResponseError);
   });
 });
