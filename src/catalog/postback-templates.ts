@@ -165,7 +165,7 @@ export const POSTBACK_TEMPLATES: readonly PostbackTemplate[] = [
     offerUrlParameter: 's1={cf_click_id}',
     confidence: 'INFERRED',
     notes:
-      'MaxBounty has no conversion-level API, so the postback is the only route. No MaxBounty documentation was found: s1 and #S1#, #RATE#, #LEADID# come from unverified public code. Check them in the MaxBounty affiliate area (Tools > Postback) before relying on them.',
+      'MaxBounty has no conversion-level API, so the postback is the only route. No MaxBounty documentation was found: s1 and #S1#, #RATE#, #LEADID# come from unverified public code (another public integration uses #CONVERSION_ID# for the conversion ID). Check them in the MaxBounty affiliate area (Tools > Postback) before relying on them; an unfilled txid macro is ignored with a warning and the conversion still counts.',
   },
   {
     id: 'clickdealer',
