@@ -16,6 +16,7 @@ import * as addNetworkTrust from './20261128100000_add_network_trust';
 import * as addRegistrationLogEvidence from './20261128100100_add_registration_log_evidence';
 import * as addConversionNetworkStatus from './20261128100200_add_conversion_network_status';
 import * as addConnectionWarnings from './20261128200000_add_connection_warnings';
+import * as createConsoleSessions from './20261128600000_create_console_sessions';
 
 /**
  * Every migration in order. Append new ones at the end; never edit or reorder applied ones.
@@ -39,4 +40,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261128100100_add_registration_log_evidence': addRegistrationLogEvidence,
   '20261128100200_add_conversion_network_status': addConversionNetworkStatus,
   '20261128200000_add_connection_warnings': addConnectionWarnings,
+  '20261128600000_create_console_sessions': createConsoleSessions,
 };

@@ -108,6 +108,22 @@ export async function createCampaign(db: Queryable, input: { name: string; offer
 }
 
 /**
+ * Renames a campaign or points it at another offer. Clicks keep the offer they were issued for,
+ * so conversions of earlier clicks stay with the earlier offer.
+ */
+export async function updateCampaign(db: Queryable, id: string, changes: { name?: string; offer_id?: string }): Promise<CampaignRow> {
+  if (!isUuid(id)) throw new NotFoundError(`campaign ${id.slice(0, 80)} does not exist`, 'campaign_not_found');
+  if (changes.offer_id !== undefined) await requireRow(db, 'offers', changes.offer_id, 'offer');
+  const [row] = await query<CampaignRow>(
+    db,
+    `UPDATE campaigns SET name = coalesce($2, name), offer_id = coalesce($3::uuid, offer_id), updated_at = now() WHERE id = $1 RETURNING id, name, offer_id, created_at`,
+    [id, changes.name ?? null, changes.offer_id ?? null],
+  );
+  if (!row) throw new NotFoundError(`campaign ${id} does not exist`, 'campaign_not_found');
+  return row;
+}
+
+/**
  * Stores clicks (issued or imported) in one statement. Imported ids are lower-cased; an id that
  * already exists is left as it is, so re-importing a file is harmless. Returns the ids in input
  * order.

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isCurrencyCode } from '../money/currency';
 import { parseDecimal } from '../money/decimal';
+import { InputError } from '../util/errors';
 
 /** Reusable request/response pieces for the admin API (zod; exported to OpenAPI at /docs). */
 export const uuid = z.string().uuid({ message: 'must be a UUID' });
@@ -50,6 +51,15 @@ export const limit = (max: number, fallback: number) => z.coerce.number().int().
 /** Opaque cursor: the last id seen, base64url. */
 export function encodeCursor(id: string): string {
   return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+/** The id a request's cursor stands for; a cursor that was not handed out is bad input. */
+export function readCursor(cursor: string | undefined): string | undefined {
+  try {
+    return decodeCursor(cursor);
+  } catch {
+    throw new InputError('cursor is not valid: pass the next_cursor of the previous page unchanged', 'invalid_cursor');
+  }
 }
 
 export function decodeCursor(cursor: string | undefined): string | undefined {

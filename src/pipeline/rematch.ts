@@ -2,23 +2,7 @@ import type { Db } from '../db/database';
 import { query } from '../db/sql';
 import { REMATCHABLE_REASON } from './outcomes';
 import type { Registrar } from './registrar';
-import type { RegistrationInput, Source } from './types';
-
-interface UnmatchedAttempt {
-  id: string;
-  source: Source;
-  connection_id: string | null;
-  upload_id: string | null;
-  upload_line: number | null;
-  received_at: Date;
-  fields: Record<string, unknown>;
-  request: unknown;
-  client_ip: string | null;
-  token_digest: string | null;
-  network_id: string | null;
-  offer_id: string | null;
-  conversion_type: string | null;
-}
+import { KEPT_ATTEMPT_FROM, reregisterAttempts, type KeptAttempt } from './reregister';
 
 export interface RematchSummary {
   readonly attempts: number;
@@ -45,12 +29,9 @@ export async function rematchUnknownClicks(db: Db, registrar: Registrar, clickId
   let attempts = 0;
   let accepted = 0;
   for (;;) {
-    const page = await query<UnmatchedAttempt>(
+    const page = await query<KeptAttempt>(
       db,
-      `SELECT l.id::text AS id, l.source, l.connection_id, l.upload_id, l.upload_line, l.received_at, l.fields, l.request,
-              host(l.client_ip) AS client_ip, l.token_digest, c.network_id, c.offer_id, c.conversion_type
-         FROM registration_log l
-         LEFT JOIN connections c ON c.id = l.connection_id
+      `${KEPT_ATTEMPT_FROM}
         WHERE l.conversion_id IS NULL AND l.reason = $4 AND l.click_id = ANY ($1::text[]) AND l.id > $2::bigint
           AND NOT EXISTS (SELECT 1 FROM registration_log r WHERE r.rematch_of = l.id)
         ORDER BY l.id
@@ -58,36 +39,10 @@ export async function rematchUnknownClicks(db: Db, registrar: Registrar, clickId
       [ids, after, pageSize, REMATCHABLE_REASON],
     );
     if (page.length === 0) break;
-    after = (page[page.length - 1] as UnmatchedAttempt).id;
-    const groups = new Map<string, UnmatchedAttempt[]>();
-    for (const attempt of page) {
-      const key = `${attempt.source}/${attempt.connection_id ?? ''}/${attempt.upload_id ?? ''}`;
-      const group = groups.get(key);
-      if (group) group.push(attempt);
-      else groups.set(key, [attempt]);
-    }
-    for (const group of groups.values()) {
-      const first = group[0] as UnmatchedAttempt;
-      const inputs: RegistrationInput[] = group.map((attempt) => ({
-        fields: attempt.fields,
-        request: attempt.request,
-        receivedAt: attempt.received_at,
-        rematchOf: attempt.id,
-        clientIp: attempt.client_ip,
-        tokenDigest: attempt.token_digest,
-        ...(attempt.upload_line !== null ? { line: attempt.upload_line } : {}),
-      }));
-      const outcomes = await registrar.register(inputs, {
-        source: first.source,
-        connectionId: first.connection_id,
-        uploadId: first.upload_id,
-        networkId: first.network_id,
-        offerId: first.offer_id,
-        defaultType: first.conversion_type,
-      });
-      attempts += outcomes.length;
-      accepted += outcomes.filter((outcome) => outcome.status === 'accepted').length;
-    }
+    after = (page[page.length - 1] as KeptAttempt).id;
+    const outcomes = await reregisterAttempts(registrar, page);
+    attempts += outcomes.size;
+    accepted += [...outcomes.values()].filter((outcome) => outcome.status === 'accepted').length;
     if (page.length < pageSize) break;
   }
   return { attempts, accepted, other: attempts - accepted };

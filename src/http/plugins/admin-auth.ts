@@ -26,7 +26,7 @@ export interface AdminAuthOptions {
   /** Further accepted secrets (e.g. METRICS_TOKEN for /metrics). */
   readonly alsoAccept?: readonly string[];
   /** Another way a request may prove itself (the console's session cookie). */
-  readonly session?: (request: FastifyRequest) => boolean;
+  readonly session?: (request: FastifyRequest) => boolean | Promise<boolean>;
   /** Public origin (PUBLIC_URL) accepted besides the request's own. */
   readonly publicUrl?: string | undefined;
 }
@@ -64,17 +64,29 @@ function originOf(url: string): string {
 }
 
 /**
+ * A browser always says where a state-changing fetch or form comes from; a session-authenticated
+ * request that says neither did not come from the console, so it is refused rather than trusted.
+ */
+function unattributedRefusal(request: FastifyRequest): string | undefined {
+  if (!UNSAFE_METHODS.has(request.method)) return undefined;
+  if (request.headers.origin || request.headers['sec-fetch-site']) return undefined;
+  return `a ${request.method} with the console's session cookie must come from the console (the browser sends Origin); scripts use Authorization: Bearer`;
+}
+
+/**
  * onRequest hook for the admin API, Bull Board and the console: checks credentials before
  * anything is parsed or validated (an unauthenticated caller learns nothing about the body it
  * sent), then refuses cross-site state changes. Accepts `Authorization: Bearer <ADMIN_TOKEN>`,
- * HTTP Basic with the token as password (any user name), or a session the caller recognises.
+ * HTTP Basic with the token as password (any user name), or a session the caller recognises
+ * (only when no Authorization header was sent: a wrong token is never rescued by a cookie).
  */
 export function requireAdmin(adminToken: string, options: AdminAuthOptions = {}) {
   const accepted = [adminToken, ...(options.alsoAccept ?? [])].filter((secret) => secret.length >= 16);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const presented = presentedSecret(request);
-    const authenticated = (presented !== undefined && accepted.some((secret) => sameSecret(presented.secret, secret))) || (options.session?.(request) ?? false);
-    if (!authenticated) {
+    const bySecret = presented !== undefined && accepted.some((secret) => sameSecret(presented.secret, secret));
+    const bySession = !bySecret && presented === undefined && options.session !== undefined && (await options.session(request));
+    if (!bySecret && !bySession) {
       if (options.basicRealm) reply.header('WWW-Authenticate', `Basic realm="${options.basicRealm}"`);
       await reply.status(401).send({
         error: {
@@ -86,7 +98,7 @@ export function requireAdmin(adminToken: string, options: AdminAuthOptions = {})
       });
       return;
     }
-    const refusal = crossSiteRefusal(request, options.publicUrl);
+    const refusal = crossSiteRefusal(request, options.publicUrl) ?? (bySession ? unattributedRefusal(request) : undefined);
     if (refusal) {
       await reply.status(403).send({ error: { code: 'cross_site_request', message: refusal } });
     }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createCampaign, createOffer, insertClicks, updateOffer, type OfferRow } from '../../catalog/catalog';
+import { createCampaign, createOffer, insertClicks, updateCampaign, updateOffer, type OfferRow } from '../../catalog/catalog';
 import { query, queryOne } from '../../db/sql';
 import { NotFoundError } from '../../util/errors';
 import { formatMoney } from '../../money/decimal';
@@ -45,6 +45,9 @@ const offerOut = z.object({
 });
 
 const campaignBody = z.object({ name: z.string().trim().min(1).max(200), offer_id: uuid });
+const campaignPatch = z
+  .object({ name: z.string().trim().min(1).max(200).optional(), offer_id: uuid.optional() })
+  .refine((body) => Object.keys(body).length > 0, { message: 'send at least one field to change' });
 const campaignOut = z.object({ id: z.string(), name: z.string(), offer_id: z.string(), click_url: z.string(), created_at: z.string() });
 
 const clicksBody = z.object({
@@ -117,6 +120,23 @@ export async function catalogRoutes(appInstance: FastifyInstance, { ctx }: { ctx
     const clickUrl = `${publicBase(request, ctx.config.publicUrl)}/cf/click/${row.id}`;
     return reply.status(201).send({ ...row, click_url: clickUrl, created_at: row.created_at.toISOString() });
   });
+
+  app.patch(
+    '/api/v1/campaigns/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Rename a campaign or send its future clicks to another offer (clicks already issued keep their offer)',
+        params: z.object({ id: z.string().max(100) }),
+        body: campaignPatch,
+        response: { 200: campaignOut, 400: errorBody, 404: errorBody },
+      },
+    },
+    async (request) => {
+      const row = await updateCampaign(ctx.db, request.params.id, request.body);
+      return { ...row, click_url: `${publicBase(request, ctx.config.publicUrl)}/cf/click/${row.id}`, created_at: row.created_at.toISOString() };
+    },
+  );
 
   app.post(
     '/api/v1/clicks',

@@ -40,7 +40,7 @@ const connectionFields = {
   enabled: z.boolean(),
 };
 
-const backfillOut = z.object({
+export const backfillOut = z.object({
   id: z.string(), connection_id: z.string(), from: z.string(), to: z.string(),
   status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
   progress: z.object({ done: z.number(), total: z.number() }),

@@ -1,14 +1,15 @@
-import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Conditions } from '../../db/conditions';
+import type { Db } from '../../db/database';
 import { query } from '../../db/sql';
 import { formatMoney } from '../../money/decimal';
-import { settledMessage } from '../../pipeline/outcomes';
 import { SOURCES } from '../../pipeline/types';
-import { InputError } from '../../util/errors';
+import { csvLine } from '../../util/csv-cells';
 import type { AppContext } from '../context';
-import { decodeCursor, encodeCursor, errorBody, isoDateTime, limit } from '../schemas';
+import { encodeCursor, errorBody, isoDateTime, limit, readCursor, uuid } from '../schemas';
 
 interface ConversionRow {
   id: string;
@@ -33,6 +34,7 @@ interface ConversionRow {
   connection_id: string | null;
   campaign_id: string;
   offer_id: string;
+  network_id: string | null;
   params: Record<string, string>;
 }
 
@@ -61,6 +63,7 @@ export function conversionView(row: ConversionRow) {
     connection_id: row.connection_id,
     campaign_id: row.campaign_id,
     offer_id: row.offer_id,
+    network_id: row.network_id,
     params: row.params,
   };
 }
@@ -71,50 +74,84 @@ const conversionOut = z.object({
   payout: z.string(), currency: z.string(), reported_payout: z.string().nullable(), reported_currency: z.string().nullable(),
   display_payout: z.string().nullable(), display_currency: z.string(), fx_rate: z.string().nullable(),
   occurred_at: z.string(), visit_at: z.string(), received_at: z.string(), updated_at: z.string(), revision: z.number(),
-  source: z.string(), connection_id: z.string().nullable(), campaign_id: z.string(), offer_id: z.string(), params: z.record(z.string(), z.string()),
+  source: z.string(), connection_id: z.string().nullable(), campaign_id: z.string(), offer_id: z.string(), network_id: z.string().nullable(),
+  params: z.record(z.string(), z.string()),
 });
 
-const conversionsQuery = z.object({
+const conversionFilters = z.object({
   click_id: z.string().max(64).optional(),
   txid: z.string().max(255).optional(),
   source: z.enum(SOURCES).optional(),
   status: z.enum(['approved', 'pending', 'declined']).optional(),
   type: z.string().max(40).optional(),
+  campaign_id: uuid.optional(),
+  offer_id: uuid.optional(),
+  network_id: uuid.optional(),
+  connection_id: uuid.optional(),
   from: isoDateTime.optional().describe('occurred_at >= from'),
   to: isoDateTime.optional().describe('occurred_at < to'),
-  limit: limit(1000, 100),
-  cursor: z.string().max(40).optional(),
 });
+type ConversionFilters = z.infer<typeof conversionFilters>;
 
-const logQuery = z.object({
-  outcome: z.enum(['accepted', 'duplicate', 'updated', 'rejected']).optional(),
-  reason: z.string().max(60).optional(),
-  source: z.enum(SOURCES).optional(),
-  click_id: z.string().max(64).optional(),
-  limit: limit(1000, 100),
-  cursor: z.string().max(40).optional(),
-});
+const conversionsQuery = conversionFilters.extend({ limit: limit(1000, 100), cursor: z.string().max(40).optional() });
 
-const logItem = z.object({
-  id: z.string(), received_at: z.string(), source: z.string(), outcome: z.string(), reason: z.string().nullable(), message: z.string().nullable(),
-  click_id: z.string().nullable(), txid: z.string().nullable(), type: z.string().nullable(), conversion_id: z.string().nullable(),
-  connection_id: z.string().nullable(), upload_id: z.string().nullable(), upload_line: z.number().nullable(),
-  warnings: z.array(z.string()).nullable(), request: z.unknown(),
-  client_ip: z.string().nullable().describe('address the attempt came from'),
-  network_id: z.string().nullable(),
-  times_seen: z.number().describe('1 for an attempt seen once; a pulled record rejected again and again is logged once and counted'),
-  last_seen_at: z.string(),
-});
+/** The WHERE clause of a conversion filter (on `c`), shared by the list and the export. */
+function filterConditions(q: ConversionFilters): Conditions {
+  const where = new Conditions();
+  if (q.click_id !== undefined) where.add('c.click_id = $?', q.click_id.toLowerCase());
+  if (q.txid !== undefined) where.add('c.txid = $?', q.txid);
+  if (q.source !== undefined) where.add('c.source = $?', q.source);
+  if (q.status !== undefined) where.add('c.status = $?', q.status);
+  if (q.type !== undefined) where.add('c.type = $?', q.type.toLowerCase());
+  if (q.campaign_id !== undefined) where.add('c.campaign_id = $?', q.campaign_id);
+  if (q.offer_id !== undefined) where.add('c.offer_id = $?', q.offer_id);
+  if (q.network_id !== undefined) where.add('c.network_id = $?', q.network_id);
+  if (q.connection_id !== undefined) where.add('c.connection_id = $?', q.connection_id);
+  if (q.from !== undefined) where.add('c.occurred_at >= $?::timestamptz', q.from);
+  if (q.to !== undefined) where.add('c.occurred_at < $?::timestamptz', q.to);
+  return where;
+}
 
-function cursorOf(value: string | undefined): string | undefined {
-  try {
-    return decodeCursor(value);
-  } catch {
-    throw new InputError('cursor is not valid: pass the next_cursor of the previous page unchanged', 'invalid_cursor');
+/** Rows read per round trip while exporting: memory stays bounded whatever the export's size. */
+const EXPORT_PAGE = 1000;
+
+const EXPORT_COLUMNS = [
+  'id', 'occurred_at', 'visit_at', 'received_at', 'click_id', 'txid', 'type', 'status', 'network_status', 'payout', 'currency',
+  'reported_payout', 'reported_currency', 'display_payout', 'display_currency', 'fx_rate', 'source', 'campaign_id', 'campaign',
+  'offer_id', 'offer', 'network_id', 'network', 'connection_id', 'params',
+] as const;
+
+/** The filtered conversions as CSV lines, newest first, a page at a time. */
+async function* exportLines(db: Db, q: ConversionFilters): AsyncGenerator<string> {
+  yield csvLine(EXPORT_COLUMNS);
+  let after: string | undefined;
+  for (;;) {
+    const where = filterConditions(q);
+    if (after !== undefined) where.add('c.id < $?::bigint', after);
+    const rows = await query<ConversionRow & { campaign: string | null; offer: string | null; network: string | null }>(
+      db,
+      `SELECT c.id::text AS id, c.*, ca.name AS campaign, o.name AS offer, n.name AS network
+         FROM conversions c
+         LEFT JOIN campaigns ca ON ca.id = c.campaign_id
+         LEFT JOIN offers o ON o.id = c.offer_id
+         LEFT JOIN networks n ON n.id = c.network_id
+         ${where.where()} ORDER BY c.id DESC LIMIT ${where.param(EXPORT_PAGE)}`,
+      where.values,
+    );
+    for (const row of rows) {
+      const view = conversionView(row);
+      yield csvLine(EXPORT_COLUMNS.map((column) => {
+        if (column === 'campaign' || column === 'offer' || column === 'network') return row[column];
+        if (column === 'params') return Object.keys(view.params).length > 0 ? JSON.stringify(view.params) : '';
+        return view[column];
+      }));
+    }
+    if (rows.length < EXPORT_PAGE) return;
+    after = rows[rows.length - 1]!.id;
   }
 }
 
-/** Conversions and the postback (registration) log. */
+/** Conversions: the filtered list with cursor paging, and the same filter as a CSV download. */
 export async function recordRoutes(appInstance: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const app = appInstance.withTypeProvider<ZodTypeProvider>();
 
@@ -123,17 +160,9 @@ export async function recordRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
     { schema: { tags: ['conversions'], summary: 'List conversions, newest first', querystring: conversionsQuery, response: { 200: z.object({ items: z.array(conversionOut), next_cursor: z.string().nullable() }), 400: errorBody } } },
     async (request) => {
       const q = request.query;
-      const where = new Conditions();
-      const add = (sql: string, ...values: unknown[]) => where.add(sql, ...values);
-      if (q.click_id !== undefined) add('c.click_id = $?', q.click_id.toLowerCase());
-      if (q.txid !== undefined) add('c.txid = $?', q.txid);
-      if (q.source !== undefined) add('c.source = $?', q.source);
-      if (q.status !== undefined) add('c.status = $?', q.status);
-      if (q.type !== undefined) add('c.type = $?', q.type.toLowerCase());
-      if (q.from !== undefined) add('c.occurred_at >= $?::timestamptz', q.from);
-      if (q.to !== undefined) add('c.occurred_at < $?::timestamptz', q.to);
-      const after = cursorOf(q.cursor);
-      if (after !== undefined) add('c.id < $?::bigint', after);
+      const where = filterConditions(q);
+      const after = readCursor(q.cursor);
+      if (after !== undefined) where.add('c.id < $?::bigint', after);
       const rows = await query<ConversionRow>(
         ctx.db,
         `SELECT c.id::text AS id, c.* FROM conversions c ${where.where()} ORDER BY c.id DESC LIMIT ${where.param(q.limit + 1)}`,
@@ -145,52 +174,24 @@ export async function recordRoutes(appInstance: FastifyInstance, { ctx }: { ctx:
   );
 
   app.get(
-    '/api/v1/postback-log',
+    '/api/v1/conversions/export',
     {
       schema: {
         tags: ['conversions'],
-        summary: 'Every registration attempt from every route, newest first: why a postback did or did not register',
-        querystring: logQuery,
-        response: { 200: z.object({ items: z.array(logItem), next_cursor: z.string().nullable() }), 400: errorBody },
+        summary: 'The filtered conversions as CSV (newest first; names of campaign, offer and network included). Cells a spreadsheet would run as a formula start with an apostrophe',
+        querystring: conversionFilters,
+        produces: ['text/csv'],
+        response: { 400: errorBody },
       },
     },
-    async (request) => {
-      const q = request.query;
-      const where = new Conditions();
-      const add = (sql: string, ...values: unknown[]) => where.add(sql, ...values);
-      if (q.outcome !== undefined) add('l.outcome = $?', q.outcome);
-      if (q.reason !== undefined) add('l.reason = $?', q.reason);
-      if (q.source !== undefined) add('l.source = $?', q.source);
-      if (q.click_id !== undefined) {
-        // Settled attempts are indexed through their conversion, unsettled ones by click id.
-        const clickId = q.click_id.toLowerCase();
-        add('(l.conversion_id IN (SELECT id FROM conversions WHERE click_id = $?) OR (l.conversion_id IS NULL AND l.click_id = $?))', clickId, clickId);
-      }
-      const after = cursorOf(q.cursor);
-      if (after !== undefined) add('l.id < $?::bigint', after);
-      const rows = await query<{
-        id: string; received_at: Date; source: string; outcome: string; reason: string | null; message: string | null; click_id: string | null;
-        txid: string | null; type: string | null; conversion_id: string | null; connection_id: string | null; upload_id: string | null;
-        upload_line: number | null; warnings: string[] | null; request: unknown; client_ip: string | null; network_id: string | null;
-        times_seen: number; last_seen_at: Date;
-      }>(
-        ctx.db,
-        `SELECT l.id::text AS id, l.received_at, l.source, l.outcome, l.reason, l.message, l.click_id, l.txid, l.type, l.conversion_id::text AS conversion_id,
-                l.connection_id, l.upload_id, l.upload_line, l.warnings, l.request, host(l.client_ip) AS client_ip, l.network_id,
-                l.times_seen, l.last_seen_at
-           FROM registration_log l ${where.where()} ORDER BY l.id DESC LIMIT ${where.param(q.limit + 1)}`,
-        where.values,
-      );
-      const page = rows.slice(0, q.limit);
-      return {
-        items: page.map((row) => ({
-          ...row,
-          received_at: row.received_at.toISOString(),
-          last_seen_at: row.last_seen_at.toISOString(),
-          message: row.message ?? settledMessage(row.reason),
-        })),
-        next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.id) : null,
-      };
+    async (request, reply) => {
+      const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+      // A stream, not a typed body: the zod serializer stays out of it.
+      return (reply as FastifyReply)
+        .header('Content-Type', 'text/csv; charset=utf-8')
+        .header('Content-Disposition', `attachment; filename="tally-conversions-${stamp}.csv"`)
+        .header('Cache-Control', 'no-store')
+        .send(Readable.from(exportLines(ctx.db, request.query)));
     },
   );
 }
