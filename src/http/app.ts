@@ -1,7 +1,7 @@
 import formBody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { parseJsonLossless } from '../util/lossless-json';
 import type { AppContext } from './context';
@@ -21,6 +21,12 @@ import { clickRoutes } from './routes/tracking-click';
 import { conversionRoutes } from './routes/tracking-conversion';
 import { scriptRoutes } from './routes/tracking-script';
 import { templateRoutes } from './routes/admin-templates';
+import { explainRoutes } from './routes/admin-explain';
+import { postbackLogRoutes } from './routes/admin-postback-log';
+import { pullActivityRoutes } from './routes/admin-pull-activity';
+import { ConsoleSessions } from '../console/console-sessions';
+import { consoleRoutes } from '../console/console-routes';
+import { sessionIdOf } from '../console/session-cookie';
 
 /** Longest URL accepted; longer ones get 414 (postbacks are short; this stops abuse early). */
 export const MAX_URL_LENGTH = 8 * 1024;
@@ -107,9 +113,12 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
   await app.register(conversionRoutes, { ctx });
   await app.register(scriptRoutes);
 
+  // The console's login sessions, accepted by the admin API and Bull Board besides the token.
+  const sessions = new ConsoleSessions(ctx.db, ctx.config.secretKey, ctx.config.adminToken);
+  const session = (request: FastifyRequest) => sessions.isValid(sessionIdOf(request));
   await app.register(async (admin) => {
     // onRequest: credentials are checked before the body is parsed or validated.
-    admin.addHook('onRequest', requireAdmin(ctx.config.adminToken, { publicUrl: ctx.config.publicUrl }));
+    admin.addHook('onRequest', requireAdmin(ctx.config.adminToken, { publicUrl: ctx.config.publicUrl, session }));
     await admin.register(networkRoutes, { ctx });
     await admin.register(catalogRoutes, { ctx });
     await admin.register(recordRoutes, { ctx });
@@ -118,8 +127,12 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     await admin.register(reportRoutes, { ctx });
     await admin.register(connectionRoutes, { ctx });
     await admin.register(templateRoutes, { ctx });
+    await admin.register(postbackLogRoutes, { ctx });
+    await admin.register(explainRoutes, { ctx });
+    await admin.register(pullActivityRoutes, { ctx });
   });
-  if (ctx.pulls) await registerBullBoard(app, ctx.pulls.queues, ctx.config);
+  if (ctx.pulls) await registerBullBoard(app, ctx.pulls.queues, ctx.config, session);
+  await app.register(consoleRoutes, { ctx, sessions });
 
   return app;
 }
