@@ -16,7 +16,7 @@ const VERSION = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'u
 
 /** Where to go after logging in: a console path only, never another site. */
 function safeNext(next: unknown): string {
-  if (typeof next !== 'string' || !/^\/console(\/[A-Za-z0-9/_\-.?=&%]*)?$/.test(next) || next.includes('//') || next.startsWith('/console/login')) return CONSOLE_PATH;
+  if (typeof next !== 'string' || !/^\/console(\/[A-Za-z0-9/_\-.?=&%]*)?$/.test(next) || next.includes('//') || next.includes('..') || next.startsWith('/console/login')) return CONSOLE_PATH;
   return next;
 }
 

@@ -214,7 +214,9 @@ export async function explainUrl(deps: ExplainDeps, input: { url: string; route?
       title: 'Trust',
       status: verdict.ok ? 'ok' : 'fail',
       summary: verdict.ok
-        ? route === 'postback' ? 'The network accepts this S2S postback: route, token and address pass.' : `The network accepts the ${ROUTE_NAMES[route]} route.`
+        ? route !== 'postback' ? `The network accepts the ${ROUTE_NAMES[route]} route.`
+          : assumedIp ? 'Route and token pass. The sending address decides the rest: give it to check the IP list.'
+          : 'The network accepts this S2S postback: route, token and address pass.'
         : verdict.message,
       details,
     });
