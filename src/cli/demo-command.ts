@@ -152,6 +152,7 @@ export async function runDemo(config: TallyConfig, write: (text: string) => void
   const token = config.adminTokenGenerated ? `${config.adminToken} (generated into ${config.stateDir}/admin-token)` : '$ADMIN_TOKEN';
   write(`
 Tally is running at ${base}
+  console      ${base}/console  (log in with the admin token)
   admin API    curl -H "Authorization: Bearer ${config.adminToken}" ${base}/api/v1/conversions
   postback log ${base}/api/v1/postback-log?source=api
   Bull Board   ${base}/admin/queues  (any user name, the admin token as password)
