@@ -51,7 +51,9 @@ function RegisterAgain({ attempt, onDone }) {
   if (result) {
     const tone = result.outcome.status === 'rejected' ? 'fail' : 'ok';
     return html`<${Notice} tone=${tone}>Registered again: <strong>${result.outcome.status}</strong>${result.outcome.reason ? ` (${result.outcome.reason})` : ''}. ${result.outcome.message ?? ''}
-      ${result.logged_as ? html` See attempt <${Link} href=${`/console/log?click_id=${encodeURIComponent(attempt.click_id ?? '')}`}>#${result.logged_as}</${Link}>.` : null}</${Notice}>`;
+      ${result.logged_as
+        ? html` See attempt <${Link} href=${`/console/log?click_id=${encodeURIComponent(attempt.click_id ?? '')}`}>#${result.logged_as}</${Link}>.`
+        : ' Nothing new was logged: this attempt stays as it is and can be registered again once the cause is fixed.'}</${Notice}>`;
   }
   return html`<div class="stack">
     <p>Fixed the cause (imported the click, corrected the network's IP list, token or routes)? Tally registers this attempt again with what it proved at receipt — its fields, route, client IP and token — judged by the network's current settings. An attempt is registered again only once.</p>
