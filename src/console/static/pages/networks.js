@@ -23,8 +23,10 @@ function PostbackUrls({ network, base }) {
   return html`<div class="stack">
     ${templates.data && Array.isArray(templates.data) && templates.data.length > 0
       ? html`<details><summary>Postback URL for each network platform</summary>
-          ${templates.data.map((template) => html`<${CopyField} label=${`Postback URL · ${template.platform ?? template.network}`} value=${template.postback_url} />
-            ${template.offer_url_parameter ? html`<p class="hint">Offer URL: add <code>${template.offer_url_parameter}</code>. ${template.notes ?? ''}</p>` : null}`)}
+          ${templates.data.map((template) => html`${template.postback_url
+              ? html`<${CopyField} label=${`Postback URL · ${template.network}${template.platform && template.platform !== template.network ? ` (${template.platform})` : ''}`} value=${template.postback_url} />`
+              : html`<h3>${template.network}</h3><p class="hint">No postback for publishers.</p>`}
+            <p class="hint">Offer URL: add <code>${template.offer_url_parameter}</code>. ${template.notes ?? ''}</p>`)}
         </details>`
       : null}
     <${CopyField} label=${`Postback URL for ${network.name}`} value=${plainPostbackUrl(base, network)} />
