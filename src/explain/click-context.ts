@@ -1,7 +1,6 @@
 import type { Db } from '../db/database';
 import { query, queryOne } from '../db/sql';
-import { findNetwork, networkTrust, type NetworkRow } from '../catalog/network-store';
-import type { MatchedClick } from '../pipeline/planner';
+import { findNetwork, type NetworkRow } from '../catalog/network-store';
 
 /** A click with what it leads to: campaign, offer, network. */
 export interface ClickContext {
@@ -36,23 +35,6 @@ export async function findClickContext(db: Db, clickId: string): Promise<ClickCo
     campaign: { id: row.campaign_id, name: row.campaign_name },
     offer: { id: row.offer_id, name: row.offer_name, payoutMode: row.payout_mode, payout: row.payout, currency: row.currency },
     network,
-  };
-}
-
-/** The click as the pipeline's planner reads it (see registrar's click lookup). */
-export function matchedClick(context: ClickContext): MatchedClick {
-  return {
-    click_id: context.clickId,
-    visited_at: context.visitedAt,
-    campaign_id: context.campaign.id,
-    offer_id: context.offer.id,
-    payout_mode: context.offer.payoutMode,
-    offer_payout: context.offer.payout,
-    offer_currency: context.offer.currency,
-    network_id: context.network?.id ?? null,
-    network_currency: context.network?.currency ?? null,
-    duplicate_policy: context.network?.duplicate_policy ?? null,
-    trust: context.network ? networkTrust(context.network) : null,
   };
 }
 

@@ -12,7 +12,9 @@ import { tokenDigest } from '../trust/token-digest';
 import { acceptedRoutes, judgeTrust, type NetworkTrust, type TrackingRoute } from '../trust/trust-policy';
 import { InputError } from '../util/errors';
 import { statusFor } from '../http/routes/tracking-conversion';
-import { findClickContext, findHistory, matchedClick, type ClickContext, type PastAttempt, type PastConversion } from './click-context';
+import { findClickContext, findHistory, type ClickContext, type PastAttempt, type PastConversion } from './click-context';
+import { findMatchedClick } from '../pipeline/click-lookup';
+import { networkTrust } from '../catalog/network-store';
 import { reasonGuide } from './reason-guide';
 
 export type StepStatus = 'ok' | 'fail' | 'warn' | 'info' | 'skip';
@@ -118,7 +120,7 @@ function clickStep(clickId: string, context: ClickContext | undefined): ExplainS
 }
 
 function trustSettingsDetails(context: ClickContext, globalDigest: string | null): Detail[] {
-  const trust = context.network ? matchedClick(context).trust : null;
+  const trust = context.network ? networkTrust(context.network) : null;
   const ips = trust?.postbackIps ?? [];
   return [
     { label: 'accepted routes', value: acceptedRoutes(trust, globalDigest).map((route) => ROUTE_NAMES[route]).join(', ') },
@@ -203,7 +205,7 @@ export async function explainUrl(deps: ExplainDeps, input: { url: string; route?
 
   let priced: Priced | undefined;
   if (normalized.ok && context) {
-    const trust = matchedClick(context).trust;
+    const trust = context.network ? networkTrust(context.network) : null;
     const verdict = judgeTrust(route, trust, { clientIp, tokenDigest: received.input.tokenDigest }, { globalTokenDigest: globalDigest, now });
     const details = trustSettingsDetails(context, globalDigest);
     if (listedIps.length > 0 && route === 'postback') {
@@ -221,8 +223,10 @@ export async function explainUrl(deps: ExplainDeps, input: { url: string; route?
       details,
     });
     const outcomes: Resolved[] = [];
+    // The click exactly as the pipeline would match it (same lookup, without its lock).
+    const matched = await findMatchedClick(deps.db, context.clickId);
     const plan = planBatch(
-      { inputs: [evidenceInput], normalized: [normalized], clicks: new Map([[context.clickId, matchedClick(context)]]), options: { source: route }, receivedAt: () => now },
+      { inputs: [evidenceInput], normalized: [normalized], clicks: new Map(matched ? [[context.clickId, matched]] : []), options: { source: route }, receivedAt: () => now },
       { defaultCurrency: deps.defaultCurrency, globalTokenDigest: globalDigest, now },
       outcomes,
     );
@@ -336,7 +340,7 @@ export async function explainClickId(deps: ExplainDeps, rawClickId: string): Pro
   const context = await findClickContext(deps.db, clickId);
   const steps: ExplainStep[] = [clickStep(clickId, context)];
   if (context) {
-    const trust = matchedClick(context).trust;
+    const trust = context.network ? networkTrust(context.network) : null;
     const routes = acceptedRoutes(trust, globalDigest);
     const rule = tokenRule(trust, globalDigest);
     steps.push({

@@ -6,7 +6,7 @@ import { normalizeConversion, type NormalizeResult } from './normalize';
 import { rejectionMessages, type SettledResult } from './outcomes';
 import { planBatch, rejected, settledOutcome, type KnownLogRow, type MatchedClick, type Priced, type Resolved } from './planner';
 import { STATEMENTS } from './statements';
-import type { TrackingRoute } from '../trust/trust-policy';
+import { toMatchedClick, type ClickRow } from './click-lookup';
 import type { RegisterOptions, RegistrationInput, RegistrationOutcome } from './types';
 
 /** Settings that decide how conversions are priced and trusted. */
@@ -23,24 +23,6 @@ export interface RegistrarSettings {
   readonly onStatement?: (name: string) => void;
   /** Told when a batch had to be split to isolate an input that could not be stored. */
   readonly onIsolation?: (size: number) => void;
-}
-
-interface ClickRow {
-  click_id: string;
-  visited_at: string;
-  campaign_id: string;
-  offer_id: string;
-  payout_mode: 'auto' | 'manual';
-  offer_payout: string | null;
-  offer_currency: string | null;
-  network_id: string | null;
-  network_currency: string | null;
-  duplicate_policy: MatchedClick['duplicate_policy'];
-  postback_ips: string[] | null;
-  postback_token_digest: string | null;
-  previous_token_digest: string | null;
-  previous_token_expires_at: Date | null;
-  accepted_routes: TrackingRoute[] | null;
 }
 
 /** Bound on retry rounds for inserts that lost a race; each retry reads the winner's row. */
@@ -95,7 +77,8 @@ export class Registrar {
     } else {
       await this.committed(all, batch, outcomes);
     }
-    this.settings.onOutcomes?.(options.source, outcomes);
+    // A dry run registered nothing: it does not count in the outcome metrics.
+    if (!options.dryRun) this.settings.onOutcomes?.(options.source, outcomes);
     return outcomes;
   }
 
@@ -281,31 +264,6 @@ export class Registrar {
     }
     return conflicted;
   }
-}
-
-function toMatchedClick(row: ClickRow): MatchedClick {
-  return {
-    click_id: row.click_id,
-    visited_at: row.visited_at,
-    campaign_id: row.campaign_id,
-    offer_id: row.offer_id,
-    payout_mode: row.payout_mode,
-    offer_payout: row.offer_payout,
-    offer_currency: row.offer_currency,
-    network_id: row.network_id,
-    network_currency: row.network_currency,
-    duplicate_policy: row.duplicate_policy,
-    trust:
-      row.network_id === null
-        ? null
-        : {
-            tokenDigest: row.postback_token_digest,
-            previousTokenDigest: row.previous_token_digest,
-            previousTokenExpiresAt: row.previous_token_expires_at,
-            postbackIps: row.postback_ips,
-            acceptedRoutes: row.accepted_routes,
-          },
-  };
 }
 
 /** The part of a batch at `indices`, re-indexed from 0. */

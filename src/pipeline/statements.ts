@@ -1,4 +1,5 @@
 import type { PreparedStatement } from '../db/sql';
+import { CLICK_LOOKUP } from './click-lookup';
 import { settledReasonSql, settledStatusSql } from './outcomes';
 
 /**
@@ -22,14 +23,8 @@ export const STATEMENTS = {
   rollbackToSavepoint: { name: 'tally_rollback_savepoint_v2', text: 'ROLLBACK TO SAVEPOINT tally_batch' },
   lockClicks: {
     name: 'tally_lock_clicks_v2',
-    text: `SELECT cl.click_id, cl.visited_at::text AS visited_at, cl.campaign_id, o.id AS offer_id, o.payout_mode, o.payout AS offer_payout,
-              o.currency AS offer_currency, n.id AS network_id, n.currency AS network_currency, n.duplicate_policy,
-              n.postback_ips::text[] AS postback_ips, n.postback_token_digest, n.previous_token_digest, n.previous_token_expires_at,
-              n.accepted_routes
-         FROM clicks cl
-         JOIN offers o ON o.id = coalesce($1::uuid, cl.offer_id)
-         LEFT JOIN networks n ON n.id = coalesce($2::uuid, o.network_id)
-        WHERE cl.click_id = ANY ($3::text[])
+    // The matched clicks are row-locked in click-id order for the batch's transaction.
+    text: `${CLICK_LOOKUP}
         ORDER BY cl.click_id
           FOR NO KEY UPDATE OF cl`,
   },
