@@ -1,5 +1,6 @@
 import { awinConnector } from './awin';
 import { cakeConnector } from './cake';
+import { cjConnector } from './cj';
 import { clickbankConnector } from './clickbank';
 import { everflowConnector } from './everflow';
 import { hasOffersConnector } from './hasoffers';
@@ -8,7 +9,7 @@ import type { AnyConnector } from './kit/types';
 
 /** Every connector Tally ships, by id. */
 export const connectors: Readonly<Record<string, AnyConnector>> = Object.fromEntries(
-  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
+  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
 );
 
 /** The connector with this id, or undefined. */

@@ -1,22 +1,14 @@
 import { ConnectorConfigError } from '../connectors/kit/errors';
-import type { ConnectorContext, NormalizedConversion, PullWindow, RejectedRecord } from '../connectors/kit/types';
+import type { ConnectorContext, PullWindow, RejectedRecord } from '../connectors/kit/types';
 import type { Db } from '../src/db/database';
 import { transaction, type Transaction } from '../src/db/sql';
 import type { Registrar } from '../src/pipeline/registrar';
 import type { RegistrationInput } from '../src/pipeline/types';
 import type { LoadedConnection } from '../src/connections/connection-store';
+import { registerPulledPage } from './pulled-page';
 import { countOutcomes, type PullStats } from './pull-stats';
 
-/** A normalized conversion as pipeline input; the raw API record is what the log keeps. */
-export function toRegistrationInput(conversion: NormalizedConversion): RegistrationInput {
-  const fields: Record<string, string> = { txid: conversion.txid, status: conversion.status, timestamp: conversion.occurred_at.toISOString() };
-  if (conversion.click_id !== null) fields.click_id = conversion.click_id;
-  if (conversion.payout !== null) fields.payout = conversion.payout;
-  if (conversion.currency !== null) fields.payout_currency = conversion.currency;
-  if (conversion.type !== null) fields.ct = conversion.type;
-  if (conversion.network_status !== null) fields.network_status = conversion.network_status;
-  return { fields, request: conversion.raw };
-}
+export { toRegistrationInput } from './pulled-page';
 
 /** A record the connector could not read, as a rejection the pipeline logs with its raw form. */
 export function rejectedRecordInput(record: RejectedRecord): RegistrationInput {
@@ -66,9 +58,9 @@ export async function pullChunk(
     const rejectedBefore = unreadable.splice(0).map(rejectedRecordInput);
     const next = current.done ? current : await pages.next();
     const last = next.done === true;
-    const inputs = [...(current.done ? [] : current.value.map(toRegistrationInput)), ...rejectedBefore];
+    const conversions = current.done ? [] : current.value;
     const stats = await transaction(deps.db, async (transaction) => {
-      const outcomes = inputs.length > 0 ? await deps.registrar.register(inputs, { ...options, transaction }) : [];
+      const outcomes = await registerPulledPage(deps.registrar, transaction, conversions, { ...options, transaction }, rejectedBefore);
       const page = countOutcomes(outcomes);
       await onPageStored(transaction, page, last);
       return page;

@@ -17,6 +17,7 @@ import * as addRegistrationLogEvidence from './20261128100100_add_registration_l
 import * as addConversionNetworkStatus from './20261128100200_add_conversion_network_status';
 import * as addConnectionWarnings from './20261128200000_add_connection_warnings';
 import * as createConsoleSessions from './20261128600000_create_console_sessions';
+import * as createConversionParts from './20261128450000_create_conversion_parts';
 
 /**
  * Every migration in order. Append new ones at the end; never edit or reorder applied ones.
@@ -41,4 +42,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261128100200_add_conversion_network_status': addConversionNetworkStatus,
   '20261128200000_add_connection_warnings': addConnectionWarnings,
   '20261128600000_create_console_sessions': createConsoleSessions,
+  '20261128450000_create_conversion_parts': createConversionParts,
 };

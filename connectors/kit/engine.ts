@@ -48,7 +48,8 @@ export function defineSpecConnector<Kind extends ConnectorRecordKind, Config ext
     warnings: (config) => spec.warnings?.(config) ?? [],
     // Within one pull, a conversion an earlier stream (or page) already yielded is not yielded
     // again: the first stream that reports it decides its state in this pull. A conversion is
-    // its txid and type, as in the pipeline (a network's events can share their conversion's id).
+    // its txid and type, as in the pipeline (a network's events can share their conversion's id);
+    // a conversion that nets over several records (parts) is yielded once per part.
     async *pull(context, window) {
       const seen = new Set<string>();
       for (const stream of spec.streams) {
@@ -56,7 +57,7 @@ export function defineSpecConnector<Kind extends ConnectorRecordKind, Config ext
           const kept = page.filter((record) => {
             // Revenue rows are summed per sub-id and day by the job, never deduplicated.
             if (!('txid' in record)) return true;
-            const identity = `${record.type ?? ''}\u0000${record.txid}`;
+            const identity = `${record.type ?? ''}\u0000${record.txid}${record.part ? `\u0000${record.part.id}` : ''}`;
             if (seen.has(identity)) return false;
             seen.add(identity);
             return true;
@@ -116,7 +117,8 @@ function paramValue<Config>(value: ParamValue<Config>, config: Config, window: R
 function buildRequest<Config extends Record<string, unknown>>(spec: Omit<RequestSpec<Config>, 'dates'>, config: Config, window?: RequestWindow): HttpRequest {
   const url = spec.path.replace(/\{([^}]+)\}/g, (_match, field: string) => encodeURIComponent(String(config[field] ?? '')));
   const params = Object.fromEntries(Object.entries(spec.query ?? {}).map(([name, value]) => [name, paramValue(value, config, window)]));
-  const data = typeof spec.body === 'function' ? spec.body(config) : spec.body ? { ...spec.body } : undefined;
+  const body = typeof spec.body === 'function' ? spec.body(config) : spec.body;
+  const data = typeof body === 'object' ? { ...body } : body;
   return { method: spec.method, url, params, data, headers: spec.headers };
 }
 
@@ -124,6 +126,7 @@ function withDates<Config extends Record<string, unknown>>(request: HttpRequest,
   const { dates } = spec;
   const values = { [dates.from]: window.fromValue, [dates.to]: window.toValue };
   if (dates.in === 'query') return { ...request, params: { ...request.params, ...values } };
+  if (typeof request.data === 'string') throw new Error(`dates cannot go into a text body (${request.url}): use a fetch hook`);
   return { ...request, data: { ...(request.data as Record<string, unknown> | undefined), ...values } };
 }
 

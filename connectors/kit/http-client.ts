@@ -74,11 +74,12 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
 }
 
 /**
- * Milliseconds a 429/503 asks us to wait: `Retry-After` as seconds or an HTTP date, else
- * `X-RateLimit-Reset`/`RateLimit-Reset` as seconds-from-now or a unix time.
+ * Milliseconds a 429/503 asks us to wait: `Retry-After` (or Partnerize's `X-RateLimit-Retry-After`)
+ * as seconds or an HTTP date, else `X-RateLimit-Reset`/`RateLimit-Reset` as seconds-from-now or a
+ * unix time.
  */
 export function retryAfterMs(headers: Readonly<Record<string, string>>, now = Date.now()): number | undefined {
-  const retryAfter = headers['retry-after'];
+  const retryAfter = headers['retry-after'] ?? headers['x-ratelimit-retry-after'];
   if (retryAfter !== undefined) {
     if (/^\s*\d+(\.\d+)?\s*$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
     const date = Date.parse(retryAfter);
@@ -156,7 +157,7 @@ export class HttpClient {
     const attempt = async (): Promise<HttpResponse<T>> => {
       await limiter.acquire(signal);
       await this.takeQuota(request);
-      const response = await this.send(request);
+      const { response, secrets } = await this.send(request);
       this.options.logger?.debug({ method: request.method ?? 'GET', path: pathOf(request.url), status: response.status }, 'network API call');
       await this.respectRateLimitHeaders(response.headers);
       const rule = classifyResponse(rules, { status: response.status, headers: response.headers, body: response.data });
@@ -164,7 +165,8 @@ export class HttpClient {
         await this.options.quota?.budget.noteSuccess();
         return response as HttpResponse<T>;
       }
-      const what = `(${response.status} on ${pathOf(request.url)}${describeBody(response.data)}): ${rule.name}`;
+      // Some APIs echo the credential in an error body (CJ's "Not Authenticated: <key>"): never into a message.
+      const what = `(${response.status} on ${pathOf(request.url)}${describeBody(response.data, secrets)}): ${rule.name}`;
       const hint = rule.hint ? `; ${rule.hint}` : '';
       const kind = rule.then.kind === 'quota_or_auth' ? resolveKind(rule.then, await this.workedSinceQuotaReset()) : rule.then.kind;
       switch (kind) {
@@ -219,8 +221,8 @@ export class HttpClient {
     }
   }
 
-  /** One HTTP exchange, following redirects within the configured origin only. */
-  private async send(request: HttpRequest): Promise<HttpResponse> {
+  /** One HTTP exchange, following redirects within the configured origin only; `secrets` are the credential values it sent. */
+  private async send(request: HttpRequest): Promise<{ response: HttpResponse; secrets: readonly string[] }> {
     const omit = request.credentials === 'omit';
     let url = this.resolve(request.url, omit);
     let method = request.method ?? 'GET';
@@ -248,7 +250,9 @@ export class HttpClient {
       }
       const headers = lowerCaseHeaders(raw.headers as Record<string, unknown>);
       const location = headers.location;
-      if (!REDIRECTS.has(raw.status) || location === undefined || omit) return { status: raw.status, headers, data: parseBody(raw.data, headers) };
+      if (!REDIRECTS.has(raw.status) || location === undefined || omit) {
+        return { response: { status: raw.status, headers, data: parseBody(raw.data, headers) }, secrets: secretValues(credentials, request.headers) };
+      }
       const target = new URL(location, url);
       if (target.origin !== this.origin) {
         throw new AbortError(new ConnectorConfigError(`the API at ${this.origin} redirected ${url.pathname} to another host (${target.origin}); credentials are never sent there: check the connection's base_url`));
@@ -319,6 +323,27 @@ function withBodyCredentials(method: string, data: unknown, body: Readonly<Recor
   return { ...(data as Record<string, unknown> | undefined), ...body };
 }
 
+/**
+ * The values a request carried that must never reach a message: credentials, and the
+ * Authorization header a token exchange sets itself (each word of it, so `Bearer <key>` yields the key).
+ */
+function secretValues(credentials: Credentials, headers: Readonly<Record<string, string>> | undefined): string[] {
+  const authorization = Object.entries(headers ?? {}).filter(([name]) => name.toLowerCase() === 'authorization').map(([, value]) => value);
+  const values = [
+    ...Object.values(credentials.headers ?? {}),
+    ...Object.values(credentials.params ?? {}),
+    ...Object.values(credentials.body ?? {}),
+    ...(credentials.basic ? [credentials.basic.password] : []),
+    ...authorization,
+  ];
+  return values.flatMap((value) => [value, ...value.split(/\s+/)]).filter((value) => value.length >= 8);
+}
+
+/** `text` with every secret value replaced. */
+function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+}
+
 function lowerCaseHeaders(headers: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -341,10 +366,10 @@ function parseBody(text: string | undefined, headers: Readonly<Record<string, st
   return text;
 }
 
-/** A short, secret-free hint from an error body for the operator. */
-export function describeBody(data: unknown): string {
+/** A short, secret-free hint from an error body for the operator; `secrets` are cut out first. */
+export function describeBody(data: unknown, secrets: readonly string[] = []): string {
   if (data === null || data === undefined) return '';
-  const text = typeof data === 'string' ? data : JSON.stringify(data);
+  const text = redact(typeof data === 'string' ? data : JSON.stringify(data), secrets);
   const compact = text.replace(/\s+/g, ' ').trim();
   return compact ? `: ${compact.slice(0, 200)}` : '';
 }

@@ -1,7 +1,7 @@
 import { parseCurrencyCode } from '../../src/money/currency';
 import { ConnectorResponseError } from './errors';
 import type { ConversionFields, Getter, JsonPath, RevenueFields, Timestamp } from './spec';
-import type { ConversionStatus, NormalizedConversion, NormalizedRevenueRow } from './types';
+import type { ConversionPart, ConversionStatus, NormalizedConversion, NormalizedRevenueRow } from './types';
 
 /** The value at a path, or undefined. */
 export function atPath(value: unknown, path: JsonPath): unknown {
@@ -71,7 +71,9 @@ export function mapConversions<Config>(fields: ConversionFields<Config>, record:
     const txid = text(read(fields.txid, record, config, item));
     if (txid === null) throw new ConnectorResponseError(`a record has no transaction id: ${JSON.stringify(record).slice(0, 200)}`);
     const currency = fields.currency ? text(read(fields.currency, record, config, item)) : null;
+    const part = fields.part ? mapPart(fields.part, record, config, item, txid) : undefined;
     return {
+      ...(part ? { part } : {}),
       click_id: text(read(clickIdGetter(fields.clickId), record, config, item)),
       txid,
       payout: decimal(read(fields.payout, record, config, item), `the payout of ${txid}`),
@@ -82,6 +84,14 @@ export function mapConversions<Config>(fields: ConversionFields<Config>, record:
       raw: record,
     };
   });
+}
+
+function mapPart<Config>(spec: NonNullable<ConversionFields<Config>['part']>, record: Record<string, unknown>, config: Config, item: unknown, txid: string): ConversionPart {
+  const id = text(read(spec.id, record, config, item));
+  if (id === null) throw new ConnectorResponseError(`a record of ${txid} has no id of its own: ${JSON.stringify(record).slice(0, 200)}`);
+  const original = read(spec.original, record, config, item);
+  if (typeof original !== 'boolean') throw new ConnectorResponseError(`record ${id} does not say whether it is the original (${JSON.stringify(original)})`);
+  return { id, original, postedAt: timestamp(read(spec.postedAt.get, record, config, item), spec.postedAt.format, record) };
 }
 
 /** One record → one revenue row. */

@@ -54,7 +54,7 @@ const request = z.object({
   method: z.enum(['GET', 'POST']),
   path: z.string(),
   query: z.record(z.string(), paramValue).optional(),
-  body: z.union([z.record(z.string(), z.unknown()), fn]).optional(),
+  body: z.union([z.record(z.string(), z.unknown()), z.string(), fn]).optional(),
   headers: z.record(z.string(), z.string()).optional(),
   dates,
 });
@@ -93,6 +93,7 @@ const conversionFields = z.object({
   type: getter.nullable(),
   status: statusSpec,
   items: fn.optional(),
+  part: z.object({ id: getter, original: getter, postedAt: z.object({ get: getter, format: z.union([z.enum(['unix_seconds', 'unix_ms', 'iso8601']), fn]) }) }).optional(),
 });
 const revenueFields = z.object({
   subId: z.union([z.object({ configField: name }), getter]),

@@ -82,8 +82,8 @@ export interface RequestSpec<Config> {
   /** Relative to the base URL; `{field}` is replaced by the URL-encoded config value. */
   readonly path: string;
   readonly query?: Readonly<Record<string, ParamValue<Config>>>;
-  /** A JSON body (POST). */
-  readonly body?: Readonly<Record<string, unknown>> | ((config: Config) => Record<string, unknown>);
+  /** A JSON body (POST), or text sent as it is (a GraphQL query in CJ's documented form). */
+  readonly body?: Readonly<Record<string, unknown>> | string | ((config: Config) => Record<string, unknown> | string);
   readonly headers?: Readonly<Record<string, string>>;
   readonly dates: DateParamsSpec;
 }
@@ -162,6 +162,15 @@ export interface ConversionFields<Config> {
   readonly status: StatusSpec<Config>;
   /** One conversion per element (ClickBank line items); the getters receive it as `item`. */
   readonly items?: (record: Record<string, unknown>) => readonly unknown[];
+  /**
+   * The record is one part of a conversion that nets over several records (CJ's corrections):
+   * `txid` names the conversion, `part.id` the record. See `NormalizedConversion.part`.
+   */
+  readonly part?: {
+    readonly id: Getter<Config>;
+    readonly original: Getter<Config>;
+    readonly postedAt: { readonly get: Getter<Config>; readonly format: Timestamp };
+  };
 }
 
 export interface RevenueFields<Config> {

@@ -25,6 +25,24 @@ export interface NormalizedConversion {
   readonly occurred_at: Date;
   /** The raw API record, stored in the registration log. */
   readonly raw: unknown;
+  /**
+   * Set when the network reports one conversion as several records that net (CJ: an original
+   * action and the corrections that arrive later as records of their own). `txid` is then the
+   * conversion's, shared by all its parts, and `payout` this record's amount alone; the pull job
+   * keeps every part it has seen and registers the conversion with their sum
+   * (jobs/conversion-netting.ts).
+   */
+  readonly part?: ConversionPart;
+}
+
+/** One record of a conversion that is the sum of several (see {@link NormalizedConversion.part}). */
+export interface ConversionPart {
+  /** The record's own id (CJ's `commissionId`). */
+  readonly id: string;
+  /** Whether this is the original record rather than a correction of it. */
+  readonly original: boolean;
+  /** When the network posted this record: the latest part's status is the conversion's. */
+  readonly postedAt: Date;
 }
 
 /**
