@@ -7,10 +7,11 @@ import { hasOffersConnector } from './hasoffers';
 import { impactConnector } from './impact';
 import type { AnyConnector } from './kit/types';
 import { partnerizeConnector } from './partnerize';
+import { rakutenConnector } from './rakuten';
 
 /** Every connector Tally ships, by id. */
 export const connectors: Readonly<Record<string, AnyConnector>> = Object.fromEntries(
-  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
+  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector, rakutenConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
 );
 
 /** The connector with this id, or undefined. */

@@ -202,6 +202,9 @@ export class HttpClient {
         maxTimeout: 0,
         randomize: false,
         signal,
+        // Only what the classification calls retryable is retried: a token exchange that failed
+        // for good (refused key) must not be exchanged again by the request that needed it.
+        shouldRetry: ({ error }) => error instanceof RetryableHttpError,
         onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
           if (!(error instanceof RetryableHttpError) || retriesLeft === 0) return;
           const backoff = Math.min(maxDelay, baseDelay * 2 ** (attemptNumber - 1));

@@ -48,6 +48,8 @@ export interface ConnectorFixture<Config> {
   currencyOf?(input: RecordInput): string | null;
   /** The type the connector reports for a record built without `type`. */
   readonly defaultType: string | null;
+  /** The status the connector reports for `input` when the network reports none (Rakuten's Events API: always pending); default: `input.status`. */
+  statusOf?(input: RecordInput): NormalizedConversion['status'];
   /** Late changes as this network reports them (a status change, or a reversal row). */
   readonly lateChanges: readonly LateChange[];
   /**
@@ -142,7 +144,7 @@ export function describeConnectorContract<Config>(fixture: ConnectorFixture<Conf
       txid: fixture.txidOf(record),
       payout: record.payout,
       currency: fixture.currencyOf ? fixture.currencyOf(record) : record.currency,
-      status: record.status,
+      status: fixture.statusOf ? fixture.statusOf(record) : record.status,
       network_status: fixture.networkStatusOf(record),
       type: record.type ?? fixture.defaultType,
       occurred_at: record.occurredAt,
