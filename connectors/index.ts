@@ -2,6 +2,7 @@ import { awinConnector } from './awin';
 import { cakeConnector } from './cake';
 import { cjConnector } from './cj';
 import { clickbankConnector } from './clickbank';
+import { digistoreConnector } from './digistore24';
 import { everflowConnector } from './everflow';
 import { hasOffersConnector } from './hasoffers';
 import { impactConnector } from './impact';
@@ -11,7 +12,7 @@ import { rakutenConnector } from './rakuten';
 
 /** Every connector Tally ships, by id. */
 export const connectors: Readonly<Record<string, AnyConnector>> = Object.fromEntries(
-  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector, rakutenConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
+  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector, rakutenConnector, digistoreConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
 );
 
 /** The connector with this id, or undefined. */
