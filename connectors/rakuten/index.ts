@@ -12,7 +12,7 @@ const DEFAULT_BASE_URL = 'https://api.linksynergy.com';
 const EVENTS_DOC = 'https://pubhelp.rakutenadvertising.com/hc/en-us/articles/5949867433997-Events-API';
 /** No documented maximum; Rakuten's March 2019 sample and public clients ask for 1000. */
 export const RAKUTEN_PAGE_SIZE = 1000;
-/** Not documented; the API keeps one to two weeks and refuses starts over 30 days back (client code). */
+/** Not documented; the API keeps one to two weeks and refuses starts over 30 days back (client code). INFERRED. */
 export const RAKUTEN_MAX_DAYS = 10;
 
 export const rakutenConfigSchema = z.object({
@@ -64,9 +64,9 @@ function returnOrNull(record: Record<string, unknown>): string | null {
 
 /** Transactions selected by one pair of `YYYY-MM-DD HH:mm:ss` filters, both ends included. */
 function transactions(name: string, role: 'window' | 'sweep', from: string, to: string): StreamSpec<'conversion', RakutenConfig> {
-  // The zone the filters are read in is not documented (responses are "defaulted to GMC+0000
-  // (UTC)"): whole UTC days, padded by a day on each side; records outside the window are dropped.
-  const dates: DateParamsSpec = { in: 'query', from, to, format: 'datetime', timeZone: 'UTC', end: 'inclusive', wholeDays: true, maxDays: RAKUTEN_MAX_DAYS, padDays: 1 };
+  // UTC: the March 2019 technical documentation equates `process_date_start=2014-04-30%2002:18:36`
+  // with "Wed Apr 30 2014 02:18:36 GMT+0000 (UTC)"; "on or after" / "on or before" both included.
+  const dates: DateParamsSpec = { in: 'query', from, to, format: 'datetime', timeZone: 'UTC', end: 'inclusive', wholeDays: false, maxDays: RAKUTEN_MAX_DAYS };
   return {
     name,
     documentationUrl: EVENTS_DOC,
@@ -107,7 +107,6 @@ export const rakutenSpec: ConnectorSpec<'conversion', RakutenConfig> = {
     unconfirmed: [
       'the token exchange (POST /token with the Token Key and scope=<sid>): taken from public clients, the portal page is behind a login',
       'the text of the 403 over the per-minute limit, and the limit itself',
-      'the zone the date filters are read in (whole UTC days padded by a day are requested)',
       'how returns appear (negative amounts are read as refunds)',
       'whether commissions are in the record\'s currency (documented for sale_amount)',
     ],

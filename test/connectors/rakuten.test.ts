@@ -18,6 +18,9 @@ import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, inp
  *   transaction_type "realtime", product_name, u1, currency "USD", is_event "N",
  *   commissions_list_id ""); 401 "Access Token Expired"; 403 "The number of requests allowed per
  *   minute has been exceeded".
+ * - https://ro.scribd.com/document/454144823/EventsAPI-March2019-pdf (Rakuten's technical
+ *   documentation, March 2019): `limit=1000&page=1&process_date_start=2014-04-30%2002:18:36`, read
+ *   as GMT+0000.
  * - The body is a JSON array of such objects (MeltanoLabs' client reads `$[*]`); that a page past
  *   the last is an empty array is INFERRED. The token exchange (POST /token, the Token Key as
  *   bearer, `scope=<sid>`; `access_token`, `expires_in`) follows public client code; its answer's
@@ -63,13 +66,10 @@ function record(transaction: RecordInput, overrides: Record<string, unknown> = {
 }
 const body = (records: readonly unknown[]) => stringify(records) ?? '[]';
 
-/** The padded whole-UTC-day filter values of `window`: a day before its first to the last second of the day after its last. */
+/** The filter values of `window`: its start and its last second, in UTC. */
 function filter(window: PullWindow, from: string, to: string): Record<string, string> {
-  const DAY = 86_400_000;
-  const start = Math.floor(window.from.getTime() / DAY) * DAY - DAY;
-  const end = Math.ceil(window.to.getTime() / DAY) * DAY + DAY - 1000;
   const format = (at: number) => new Date(at).toISOString().slice(0, 19).replace('T', ' ');
-  return { [from]: format(start), [to]: format(end) };
+  return { [from]: format(window.from.getTime()), [to]: format(window.to.getTime() - 1000) };
 }
 const page = (window: PullWindow, from: string, to: string, number: number) => ({ ...filter(window, from, to), page: String(number), limit: '1000' });
 const get = (scope: nock.Scope, query: Record<string, string>, token = ACCESS) => scope.get(PATH).query(query).matchHeader('authorization', `Bearer ${token}`);
