@@ -38,7 +38,7 @@ test('GET /api/v1/connectors lists every connector with its config as JSON Schem
   const byId = Object.fromEntries(response.json().map((connector: { id: string }) => [connector.id, connector]));
   // Every registered connector, no more, no less.
   expect(Object.keys(byId).sort()).toEqual(Object.keys(connectors).sort());
-  expect(Object.keys(byId)).toEqual(expect.arrayContaining(['clickbank', 'everflow', 'impact']));
+  expect(Object.keys(byId)).toEqual(expect.arrayContaining(['clickbank', 'everflow', 'impact', 'cj', 'partnerize', 'rakuten', 'digistore24']));
   expect(byId.everflow.config_schema.properties.api_key).toMatchObject({ type: 'string', writeOnly: true });
   expect(byId.everflow.config_schema.properties.base_url).toBeDefined();
   expect(byId.everflow.config_schema.required).toEqual(['api_key']);
