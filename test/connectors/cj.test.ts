@@ -3,7 +3,7 @@ import { CJ_STATUS_MAP, cjConnector, commissionsQuery, type CjConfig } from '../
 import { createConnectorContext } from '../../connectors/kit/context';
 import { ConnectorResponseError } from '../../connectors/kit/errors';
 import type { PullWindow } from '../../connectors/kit/types';
-import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
+import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, useNockScope, type ConnectorFixture, type RecordInput } from './contract';
 
 /**
  * Fixture: CJ's Commission Detail API (GraphQL `publisherCommissions`), built from
@@ -112,13 +112,9 @@ describe('CJ specifics', () => {
   const baseUrl = 'https://cj.api.test';
   const context = (overrides: Partial<CjConfig> = {}) =>
     createConnectorContext(cjConnector, cjConnector.configSchema.parse({ publisher_id: PUBLISHER, api_token: TOKEN, base_url: baseUrl, ...overrides }), { retries: 2, baseDelayMs: 1 });
+  const freshScope = useNockScope(baseUrl);
   let scope: nock.Scope;
-  beforeAll(() => nock.disableNetConnect());
-  beforeEach(() => {
-    scope = nock(baseUrl);
-  });
-  afterEach(() => nock.cleanAll());
-  afterAll(() => nock.enableNetConnect());
+  beforeEach(() => (scope = freshScope()));
 
   /** The documented sample's two records, with the schema fields the sample leaves out. */
   const sample = [

@@ -4,7 +4,7 @@ import { createConnectorContext } from '../../connectors/kit/context';
 import { ConnectorAuthError, ConnectorConfigError, ConnectorResponseError } from '../../connectors/kit/errors';
 import type { PullWindow } from '../../connectors/kit/types';
 import { zonedDateTime } from '../../connectors/kit/zoned-time';
-import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
+import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, useNockScope, type ConnectorFixture, type RecordInput } from './contract';
 
 /**
  * Fixture: Digistore24's `listTransactions`, built from
@@ -94,13 +94,9 @@ describe('Digistore24 specifics', () => {
   const baseUrl = 'https://digistore24.api.test';
   const context = (overrides: Partial<DigistoreConfig> = {}) =>
     createConnectorContext(digistoreConnector, digistoreConnector.configSchema.parse({ api_key: API_KEY, base_url: baseUrl, ...overrides }), { retries: 2, baseDelayMs: 1 });
+  const freshScope = useNockScope(baseUrl);
   let scope: nock.Scope;
-  beforeAll(() => nock.disableNetConnect());
-  beforeEach(() => {
-    scope = nock(baseUrl);
-  });
-  afterEach(() => nock.cleanAll());
-  afterAll(() => nock.enableNetConnect());
+  beforeEach(() => (scope = freshScope()));
 
   test('an error inside HTTP 200 is an error, never an empty page: a refused key is auth, others bad request', async () => {
     post(scope, form(CONTRACT_WINDOW, 1)).reply(200, '{"api_version":"1.2","result":"error","code":0,"message":"Invalid API key"}', JSON_HEADERS);

@@ -4,7 +4,7 @@ import { createConnectorContext } from '../../connectors/kit/context';
 import { ConnectorResponseError } from '../../connectors/kit/errors';
 import type { PullWindow } from '../../connectors/kit/types';
 import { partnerizeConnector, type PartnerizeConfig } from '../../connectors/partnerize';
-import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
+import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, useNockScope, type ConnectorFixture, type RecordInput } from './contract';
 
 /**
  * Fixture: Partnerize's partner conversion report, built from
@@ -150,13 +150,9 @@ describe('Partnerize specifics', () => {
   const baseUrl = 'https://partnerize.api.test';
   const context = (options: { sleep?: (ms: number) => Promise<void> } = {}) =>
     createConnectorContext(partnerizeConnector, partnerizeConnector.configSchema.parse(fixture.config(baseUrl)), { retries: 2, baseDelayMs: 1, ...options });
+  const freshScope = useNockScope(baseUrl);
   let scope: nock.Scope;
-  beforeAll(() => nock.disableNetConnect());
-  beforeEach(() => {
-    scope = nock(baseUrl);
-  });
-  afterEach(() => nock.cleanAll());
-  afterAll(() => nock.enableNetConnect());
+  beforeEach(() => (scope = freshScope()));
 
   test('cursor paging: the cursor_id of hypermedia next_page goes out with our own parameters until there is no next page', async () => {
     const paths: string[] = [];

@@ -5,7 +5,7 @@ import { ConnectorAuthError, ConnectorRateLimitError } from '../../connectors/ki
 import type { PullWindow } from '../../connectors/kit/types';
 import { rakutenConnector, type RakutenConfig } from '../../connectors/rakuten';
 import { parseRakutenDate } from '../../connectors/rakuten/schema';
-import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, type ConnectorFixture, type RecordInput } from './contract';
+import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, input, useNockScope, type ConnectorFixture, type RecordInput } from './contract';
 
 /**
  * Fixture: Rakuten Advertising's Events API, built from
@@ -106,13 +106,9 @@ describe('Rakuten specifics', () => {
   const baseUrl = 'https://rakuten.api.test';
   const context = (config: Partial<RakutenConfig> = {}, options: { sleep?: (ms: number) => Promise<void>; maxRetryAfterMs?: number } = {}) =>
     createConnectorContext(rakutenConnector, rakutenConnector.configSchema.parse({ api_token: TOKEN_KEY, sid: SID, base_url: baseUrl, ...config }), { retries: 2, baseDelayMs: 1, ...options });
+  const freshScope = useNockScope(baseUrl);
   let scope: nock.Scope;
-  beforeAll(() => nock.disableNetConnect());
-  beforeEach(() => {
-    scope = nock(baseUrl);
-  });
-  afterEach(() => nock.cleanAll());
-  afterAll(() => nock.enableNetConnect());
+  beforeEach(() => (scope = freshScope()));
 
   const token = (access: string) =>
     scope
