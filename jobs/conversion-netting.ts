@@ -26,10 +26,8 @@ export interface NettedConversion {
   readonly newPart: boolean;
 }
 
-/** A part that cannot be stored: rejected alone, with its reason. */
+/** A part that cannot be stored: rejected alone, with its reason (and its txid when that is storable, so it is logged once). */
 export interface RejectedPart {
-  readonly txid: string;
-  readonly clickId: string | null;
   readonly raw: unknown;
   readonly rejection: IntakeRejection;
 }
@@ -86,6 +84,11 @@ interface GroupRow {
   parts: unknown[];
 }
 
+/** The txid for the log when it is storable as it is. */
+function storableTxid(txid: string): string | null {
+  return txid.length <= MAX_ID_LENGTH && !hasHostileCharacters(txid) ? txid : null;
+}
+
 /** Why a part cannot be stored as it is, or null. Identifying fields must be exact (pipeline rule). */
 function partProblem(conversion: NormalizedConversion): IntakeRejection | null {
   const identifying = { txid: conversion.txid, 'part id': conversion.part?.id ?? '', click_id: conversion.click_id ?? '', type: conversion.type ?? '', currency: conversion.currency ?? '' };
@@ -109,7 +112,7 @@ export async function netConversionParts(transaction: Transaction, connectionId:
   const parts = new Map<string, NormalizedConversion>();
   for (const conversion of parted) {
     const problem = partProblem(conversion);
-    if (problem) rejected.push({ txid: conversion.txid, clickId: conversion.click_id, raw: conversion.raw, rejection: problem });
+    if (problem) rejected.push({ raw: conversion.raw, rejection: { ...problem, txid: storableTxid(conversion.txid) } });
     // A part listed twice in one page is stored once (its last sighting).
     else parts.set(`${conversion.txid}\u0000${conversion.part?.id}`, conversion);
   }
@@ -139,10 +142,9 @@ export async function netConversionParts(transaction: Transaction, connectionId:
     const raw = { records, parts: net.parts };
     if (net.currencies > 1) {
       rejected.push({
-        txid,
-        clickId: net.click_id,
         raw,
         rejection: {
+          txid,
           reason: 'mixed_currencies',
           message: `the records of ${txid} are in different currencies (${net.currency ?? ''}) and cannot be summed; re-pull their dates (a backfill) so that every part is read with the connection's current currency`,
         },

@@ -35,11 +35,7 @@ export async function registerPulledPage(
   const { netted, rejected } = parted.length > 0 ? await netConversionParts(transaction, options.connectionId, parted) : { netted: [], rejected: [] };
   const register = (inputs: RegistrationInput[], logUnchanged = options.logUnchanged): Promise<RegistrationOutcome[]> =>
     inputs.length > 0 ? registrar.register(inputs, { ...options, transaction, logUnchanged }) : Promise.resolve([]);
-  const refused: RegistrationInput[] = rejected.map((part) => ({
-    fields: { txid: part.txid, ...(part.clickId === null ? {} : { click_id: part.clickId }) },
-    request: part.raw,
-    rejection: part.rejection,
-  }));
+  const refused: RegistrationInput[] = rejected.map((part) => ({ fields: {}, request: part.raw, rejection: part.rejection }));
   return [
     ...(await register([...plain.map(toRegistrationInput), ...alongside])),
     ...(await register(netted.filter((group) => !group.newPart).map((group) => toRegistrationInput(group.conversion)))),

@@ -209,6 +209,26 @@ test('a pull and a backfill adding parts of one action at the same time end with
   expect(rows.map((row) => [row.txid, row.payout])).toEqual([['6000000001', '7.500000']]);
 });
 
+test('a part that cannot be stored is rejected alone, and parts in two currencies are refused with how to fix it', async () => {
+  const [clickId] = await createClicks(testDb.db, funnel.campaignId);
+  const connection = await connect();
+  const part = (txid: string, id: string, amount: string, currency: string, original: boolean): NormalizedConversion => ({
+    click_id: clickId!, txid, payout: amount, currency, status: 'pending', network_status: 'new/PENDING', type: 'sale',
+    occurred_at: new Date(Date.now() - 3_600_000), raw: { commissionId: id }, part: { id, original, postedAt: new Date() },
+  });
+  const options = { source: 'api' as const, connectionId: connection.id, networkId: null, offerId: null, defaultType: null, logUnchanged: false };
+  const register = (parts: NormalizedConversion[]) => transaction(testDb.db, (trx) => registerPulledPage(harness.deps.registrar, trx, parts, { ...options, transaction: trx }));
+
+  const first = await register([part('7000000001', '7000000001', '5.00', 'EUR', true), part('7000000002', 'bad\u0000id', '1.00', 'EUR', true)]);
+  expect(first.map((outcome) => [outcome.status, outcome.reason])).toEqual([['accepted', null], ['rejected', 'invalid_characters']]);
+  // The currency changed: the stored EUR part and a USD correction cannot be summed.
+  const second = await register([part('7000000001', '7000000003', '-1.00', 'USD', false)]);
+  expect(second.map((outcome) => [outcome.status, outcome.reason])).toEqual([['rejected', 'mixed_currencies']]);
+  expect((await conversions(connection.id)).map((row) => [row.txid, row.payout])).toEqual([['7000000001', '5.000000']]);
+  const refused = await testDb.db('registration_log').where({ connection_id: connection.id, reason: 'mixed_currencies' });
+  expect(refused).toEqual([expect.objectContaining({ txid: '7000000001', message: expect.stringMatching(/different currencies \(EUR, USD\).*backfill/) })]);
+});
+
 test('the connector is registered and its config refuses a non-numeric publisher ID', () => {
   expect(cjConnector.id).toBe('cj');
   return expect(createConnection(testDb.db, SECRET_KEY, { connector: 'cj', name: 'bad', config: { publisher_id: 'abc', api_token: TOKEN } })).rejects.toThrow(/numeric CJ company ID/);
