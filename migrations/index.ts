@@ -16,6 +16,10 @@ import * as addNetworkTrust from './20261128100000_add_network_trust';
 import * as addRegistrationLogEvidence from './20261128100100_add_registration_log_evidence';
 import * as addConversionNetworkStatus from './20261128100200_add_conversion_network_status';
 import * as addConnectionWarnings from './20261128200000_add_connection_warnings';
+import * as seedRevenueConversionType from './20261128300000_seed_revenue_conversion_type';
+import * as addConnectionRevenueSchedule from './20261128300100_add_connection_revenue_schedule';
+import * as createRevenueDays from './20261128300200_create_revenue_days';
+import * as addPullRunRevenue from './20261128300300_add_pull_run_revenue';
 import * as createConsoleSessions from './20261128600000_create_console_sessions';
 import * as createConversionParts from './20261128450000_create_conversion_parts';
 
@@ -41,6 +45,10 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261128100100_add_registration_log_evidence': addRegistrationLogEvidence,
   '20261128100200_add_conversion_network_status': addConversionNetworkStatus,
   '20261128200000_add_connection_warnings': addConnectionWarnings,
+  '20261128300000_seed_revenue_conversion_type': seedRevenueConversionType,
+  '20261128300100_add_connection_revenue_schedule': addConnectionRevenueSchedule,
+  '20261128300200_create_revenue_days': createRevenueDays,
+  '20261128300300_add_pull_run_revenue': addPullRunRevenue,
   '20261128600000_create_console_sessions': createConsoleSessions,
   '20261128450000_create_conversion_parts': createConversionParts,
 };

@@ -8,7 +8,7 @@ import { atPath, mapConversions, mapRevenueRow } from './record-mapping';
 import { alignmentSlackDays, requestWindows, type RequestWindow } from './request-windows';
 import type { AuthSpec, ConnectorSpec, ConversionFields, ParamScalar, ParamValue, RequestSpec, RevenueFields, StreamSpec, TokenPlacement } from './spec';
 import { validateSpec } from './spec-validation';
-import type { Connector, ConnectorContext, ConnectorHttpSettings, ConnectorRecordKind, NormalizedConversion, NormalizedRevenueRow, PullWindow, RecordOf, RejectedRecord } from './types';
+import type { Connector, ConnectorContext, ConnectorHttpSettings, ConnectorRecordKind, NormalizedConversion, NormalizedRevenueRow, PullWindow, RecordOf, RejectedRecord, RevenueFeed } from './types';
 import { zonedDay } from './zoned-time';
 
 /**
@@ -19,7 +19,9 @@ import { zonedDay } from './zoned-time';
 export function defineSpecConnector<Kind extends ConnectorRecordKind, Config extends Record<string, unknown>>(spec: ConnectorSpec<Kind, Config>): Connector<Config, Kind> {
   validateSpec(spec as unknown as ConnectorSpec);
   const windowStreams = spec.streams.filter((stream) => stream.role === 'window');
-  const requestLimit = Math.min(...windowStreams.map((stream) => stream.request.dates.maxDays - alignmentSlackDays(stream.request.dates)));
+  // Revenue feeds are pulled by whole days of the feed's zone, so request windows need no slack.
+  const slack = (stream: StreamSpec<Kind, Config>) => (spec.kind === 'revenue' ? 0 : alignmentSlackDays(stream.request.dates));
+  const requestLimit = Math.min(...windowStreams.map((stream) => stream.request.dates.maxDays - slack(stream)));
   const maxWindowDays = Math.min(requestLimit, spec.window.maxDays ?? Number.POSITIVE_INFINITY);
 
   const http = (config: Config): ConnectorHttpSettings => ({
@@ -44,19 +46,28 @@ export function defineSpecConnector<Kind extends ConnectorRecordKind, Config ext
     maxWindowDays,
     defaultLookbackDays: spec.window.defaultLookbackDays,
     classification: spec.classification,
+    feed: spec.kind === 'revenue' ? feedOf(spec as unknown as ConnectorSpec<'revenue', Config>) : undefined,
     http,
     warnings: (config) => spec.warnings?.(config) ?? [],
     // Within one pull, a conversion an earlier stream (or page) already yielded is not yielded
     // again: the first stream that reports it decides its state in this pull. A conversion is
     // its txid and type, as in the pipeline (a network's events can share their conversion's id);
-    // a conversion that nets over several records (parts) is yielded once per part.
+    // a conversion that nets over several records (parts) is yielded once per part. Revenue rows
+    // are summed per sub-id and day by the job, so the unit is the day: a day an earlier stream
+    // reported (Tonic's final report) is not taken from a later one (its estimates).
     async *pull(context, window) {
       const seen = new Set<string>();
+      const daysOfEarlierStreams = new Set<string>();
       for (const stream of spec.streams) {
+        if (window.phase !== undefined && stream.phase !== undefined && stream.phase !== window.phase) continue;
+        const daysOfThisStream = new Set<string>();
         for await (const page of pullStream(spec.kind, stream, context, window)) {
           const kept = page.filter((record) => {
-            // Revenue rows are summed per sub-id and day by the job, never deduplicated.
-            if (!('txid' in record)) return true;
+            if (!('txid' in record)) {
+              if (daysOfEarlierStreams.has(record.day)) return false;
+              daysOfThisStream.add(record.day);
+              return true;
+            }
             const identity = `${record.type ?? ''}\u0000${record.txid}${record.part ? `\u0000${record.part.id}` : ''}`;
             if (seen.has(identity)) return false;
             seen.add(identity);
@@ -64,11 +75,23 @@ export function defineSpecConnector<Kind extends ConnectorRecordKind, Config ext
           });
           yield kept as RecordOf<Kind>[];
         }
+        for (const day of daysOfThisStream) daysOfEarlierStreams.add(day);
       }
     },
     async check({ http: client, config }) {
       await client.request(buildRequest(spec.check.request, config));
     },
+  };
+}
+
+/** A revenue feed's facts, with the defaults DESIGN.md names (Tonic's: hourly for 3 days, final on day 10). */
+function feedOf<Config extends Record<string, unknown>>(spec: ConnectorSpec<'revenue', Config>): RevenueFeed {
+  const firstWindowStream = spec.streams.find((stream) => stream.role === 'window');
+  const schedule = spec.feed?.schedule ?? { everyMinutes: 60, estimateDays: 3, finalAfterDays: 10, source: 'kit default (DESIGN.md: hourly for 3 days, final on day 10)' };
+  return {
+    timeZone: spec.feed?.timeZone ?? firstWindowStream?.request.dates.timeZone ?? 'UTC',
+    finalBy: spec.feed?.finalBy ?? 'flag',
+    ...schedule,
   };
 }
 

@@ -103,12 +103,14 @@ export function mapRevenueRow<Config>(fields: RevenueFields<Config>, record: Rec
   if (amount === null) throw new ConnectorResponseError(`a ${day} row has no amount`);
   const currency = fields.currency ? text(read(fields.currency, record, config, undefined)) : null;
   const final = fields.final ? read(fields.final, record, config, undefined) : null;
+  const networkStatus = fields.networkStatus ? text(read(fields.networkStatus, record, config, undefined)) : null;
   return {
     sub_id: text(read(clickIdGetter(fields.subId), record, config, undefined)),
     day,
     amount,
     currency: currency === null ? null : (parseCurrencyCode(currency) ?? null),
     final: final === null || final === undefined ? null : final === true || final === 'true' || final === 1 || final === '1',
+    network_status: networkStatus,
     raw: record,
   };
 }

@@ -101,7 +101,20 @@ const revenueFields = z.object({
   amount: getter,
   currency: getter.nullable(),
   final: getter.nullable(),
+  networkStatus: getter.nullable().optional(),
 });
+const feed = z
+  .object({
+    timeZone: timeZone.optional(),
+    finalBy: z.enum(['flag', 'age']),
+    schedule: z.object({
+      everyMinutes: z.number().int().min(1).max(10_080),
+      estimateDays: z.number().int().min(1).max(90),
+      finalAfterDays: z.number().int().min(1).max(90),
+      source: name,
+    }),
+  })
+  .refine((value) => value.schedule.estimateDays <= value.schedule.finalAfterDays, { message: 'estimateDays must not exceed finalAfterDays', path: ['schedule'] });
 
 const example = z.object({
   status: z.number().int().min(100).max(599),
@@ -157,6 +170,7 @@ function specSchema(kind: 'conversion' | 'revenue') {
           name,
           documentationUrl: url,
           role: z.enum(['window', 'sweep']),
+          phase: z.enum(['estimate', 'final']).optional(),
           request,
           pagination,
           fetch: fn.optional(),
@@ -169,6 +183,7 @@ function specSchema(kind: 'conversion' | 'revenue') {
     check: z.object({ documentationUrl: url, request: request.omit({ dates: true }) }),
     classification: z.array(rule),
     warnings: fn.optional(),
+    feed: kind === 'revenue' ? feed.optional() : z.undefined({ error: 'feed is for revenue feeds (kind: "revenue")' }),
   });
 }
 
@@ -203,7 +218,8 @@ function semanticProblems(spec: ConnectorSpec): string[] {
     if (clickId && typeof clickId === 'object' && !Array.isArray(clickId) && 'configField' in clickId && !has(String(clickId.configField))) {
       problems.push(`stream ${stream.name}: click ID config field "${String(clickId.configField)}" is not in the config schema`);
     }
-    if (stream.role === 'window' && stream.request.dates.maxDays <= (stream.request.dates.wholeDays ? 1 : 0) + 2 * (stream.request.dates.padDays ?? 0)) {
+    // Revenue feeds are pulled by whole days of the feed's zone: no alignment slack is needed.
+    if (spec.kind !== 'revenue' && stream.role === 'window' && stream.request.dates.maxDays <= (stream.request.dates.wholeDays ? 1 : 0) + 2 * (stream.request.dates.padDays ?? 0)) {
       problems.push(`stream ${stream.name}: maxDays leaves no room for the pulled window after day alignment and padding`);
     }
   }

@@ -9,7 +9,7 @@ import type { ClassificationRule } from './classification';
 import type { HttpClient, HttpRequest, HttpResponse } from './http-client';
 import type { QuotaSpec } from './quota';
 import type { RequestWindow } from './request-windows';
-import type { ConnectorMaturity, ConnectorRecordKind, ConversionStatus, RateLimit } from './types';
+import type { ConnectorMaturity, ConnectorRecordKind, ConversionStatus, RateLimit, RevenuePhase } from './types';
 
 /** A path into a JSON record: `['relationship', 'offer', 'name']`, or `[]` for the value itself. */
 export type JsonPath = readonly (string | number)[];
@@ -181,6 +181,8 @@ export interface RevenueFields<Config> {
   readonly currency: Getter<Config> | null;
   /** The feed's final flag; null for a feed without one. */
   readonly final: Getter<Config> | null;
+  /** The feed's own word for the row's stage, kept as the conversion's `network_status`. */
+  readonly networkStatus?: Getter<Config> | null;
 }
 
 export type FieldsFor<Kind extends ConnectorRecordKind, Config> = Kind extends 'revenue' ? RevenueFields<Config> : ConversionFields<Config>;
@@ -206,6 +208,12 @@ export interface StreamSpec<Kind extends ConnectorRecordKind, Config> {
    * whose event may lie long before the window; never filtered, not repeated within one pull.
    */
   readonly role: 'window' | 'sweep';
+  /**
+   * Revenue feeds: a stream that serves only estimate pulls or only final pulls (Sedo's
+   * `final=false|true`, Tonic's EPC final report). Omitted: every pull. Within one pull, a day
+   * an earlier stream reported is not taken from a later one.
+   */
+  readonly phase?: RevenuePhase;
   readonly request: RequestSpec<Config>;
   readonly pagination: PaginationSpec;
   /**
@@ -218,6 +226,14 @@ export interface StreamSpec<Kind extends ConnectorRecordKind, Config> {
 }
 
 // ── the connector ───────────────────────────────────────────────────────────────────────────
+
+/** A revenue feed's days and schedule (see `RevenueFeed`). */
+export interface FeedSpec {
+  /** The zone of the feed's days; default: the first window stream's `dates.timeZone`. */
+  readonly timeZone?: string;
+  readonly finalBy: 'flag' | 'age';
+  readonly schedule: { readonly everyMinutes: number; readonly estimateDays: number; readonly finalAfterDays: number; readonly source: string };
+}
 
 export interface ConfigSpec<Config> {
   /** A zod object; must accept `base_url` (see `config-fields.ts`). */
@@ -258,4 +274,6 @@ export interface ConnectorSpec<Kind extends ConnectorRecordKind = ConnectorRecor
   readonly classification: readonly ClassificationRule[];
   /** Caveats shown on every connection of this connector (it stays healthy). */
   readonly warnings?: (config: Config) => string[];
+  /** Revenue feeds: day zone, finality and default schedule (default: hourly for 3 days, final on day 10, by flag). */
+  readonly feed?: FeedSpec;
 }

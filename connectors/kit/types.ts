@@ -60,6 +60,8 @@ export interface NormalizedRevenueRow {
   readonly currency: string | null;
   /** The feed's own final/estimated flag; null for a feed without one (final after `final_after_days`). */
   readonly final: boolean | null;
+  /** The feed's own word for the row's stage (e.g. Tonic's `estimated_revenue`); null when it has none. */
+  readonly network_status: string | null;
   readonly raw: unknown;
 }
 
@@ -71,6 +73,31 @@ export type RecordOf<Kind extends ConnectorRecordKind> = Kind extends 'revenue' 
 export interface PullWindow {
   readonly from: Date;
   readonly to: Date;
+  /**
+   * Revenue feeds only: whether the job asks for the feed's estimates (days younger than
+   * `final_after_days`) or its final numbers. Streams declaring another `phase` are skipped;
+   * undefined runs every stream.
+   */
+  readonly phase?: RevenuePhase;
+}
+
+/** Which numbers of a revenue feed a pull asks for. */
+export type RevenuePhase = 'estimate' | 'final';
+
+/**
+ * What the revenue job needs to know about a feed: the zone its days are in, how a day becomes
+ * final, and its default schedule ("every `everyMinutes` for `estimateDays`, then a final pull on
+ * day `finalAfterDays`").
+ */
+export interface RevenueFeed {
+  readonly timeZone: string;
+  /** `flag`: a day is final when the feed says so; `age`: once it is `finalAfterDays` old (the feed has no flag). */
+  readonly finalBy: 'flag' | 'age';
+  readonly everyMinutes: number;
+  readonly estimateDays: number;
+  readonly finalAfterDays: number;
+  /** Where the default schedule comes from. */
+  readonly source: string;
 }
 
 /** What a connector gets to work with. It never touches the database, the queue or process.env. */
@@ -145,6 +172,8 @@ export interface Connector<Config = Record<string, unknown>, Kind extends Connec
   readonly defaultLookbackDays: number;
   /** The connector's response-classification table (also in `http(config).classification`). */
   readonly classification: readonly ClassificationRule[];
+  /** Revenue feeds: day zone, finality and default schedule. */
+  readonly feed?: RevenueFeed;
   /** Base URL (config `base_url` or the default host), auth and the classification table. */
   http(config: Config): ConnectorHttpSettings;
   /** Caveats an operator must know about this connection (shown on the connection; it stays healthy). */

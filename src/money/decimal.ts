@@ -63,3 +63,29 @@ export function formatMoney(value: string | null | undefined): string | null {
 function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
+
+const PLAIN_DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+
+/**
+ * The exact sum of decimal strings (`['10.5500', '0.45', '-1']` → `'10'`), at whatever scale the
+ * inputs have; never through a float. Throws on text that is not a plain decimal (no exponent).
+ */
+export function sumDecimals(values: Iterable<string>): string {
+  let scale = 0;
+  const parts: { sign: bigint; digits: string; fraction: string }[] = [];
+  for (const value of values) {
+    const match = PLAIN_DECIMAL.exec(value.trim());
+    if (!match || /^[+-]?\.?$/.test(value.trim())) throw new Error(`"${truncate(value)}" is not a decimal number`);
+    const fraction = match[3] ?? '';
+    scale = Math.max(scale, fraction.length);
+    parts.push({ sign: match[1] === '-' ? -1n : 1n, digits: match[2] || '0', fraction });
+  }
+  let total = 0n;
+  for (const part of parts) total += part.sign * BigInt(part.digits + part.fraction.padEnd(scale, '0'));
+  const negative = total < 0n;
+  const magnitude = (negative ? -total : total).toString().padStart(scale + 1, '0');
+  const integer = magnitude.slice(0, magnitude.length - scale);
+  const fraction = magnitude.slice(magnitude.length - scale).replace(/0+$/, '');
+  const text = fraction ? `${integer}.${fraction}` : integer;
+  return negative && text !== '0' ? `-${text}` : text;
+}

@@ -26,7 +26,7 @@ test('tally migrate creates a missing database, migrates it, and is idempotent',
     // Every table of the data model exists and carries a comment.
     expect(rows.map((row) => row.relname).sort()).toEqual([
       'backfill_chunks', 'backfills', 'campaigns', 'clicks', 'connections', 'console_sessions', 'conversion_parts', 'conversion_types', 'conversions',
-      'fx_rates', 'networks', 'offers', 'pull_runs', 'registration_log', 'sync_checkpoints', 'uploads',
+      'fx_rates', 'networks', 'offers', 'pull_runs', 'registration_log', 'revenue_days', 'sync_checkpoints', 'uploads',
     ]);
     expect(rows.filter((row) => !row.comment)).toEqual([]);
   } finally {
