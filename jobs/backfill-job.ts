@@ -4,6 +4,7 @@ import { query, type Queryable } from '../src/db/sql';
 import { connectorContextFor, type JobDeps } from './job-deps';
 import { pullChunk } from './pull-chunk';
 import { recordFailure } from './pull-job';
+import { pullRevenueChunk } from './revenue-pull';
 import { backfillWindow, splitWindow } from './windows';
 
 export interface BackfillJobData {
@@ -80,6 +81,8 @@ export async function runBackfill(deps: JobDeps, data: BackfillJobData, signal: 
   try {
     const connection = await loadConnection(deps.db, deps.secretKey, backfill.connection_id);
     const context = connectorContextFor(deps, connection, signal);
+    // A revenue feed's chunk is its feed days, each summed per sub-id (see jobs/revenue-pull.ts).
+    const pullDays = connection.connector.kind === 'revenue' ? pullRevenueChunk : pullChunk;
     const pending = await query<{ chunk_index: number; window_from: Date; window_to: Date }>(deps.db, 'SELECT chunk_index, window_from, window_to FROM backfill_chunks WHERE backfill_id = $1 AND done_at IS NULL ORDER BY chunk_index',
       [backfill.id],
     );
@@ -87,7 +90,7 @@ export async function runBackfill(deps: JobDeps, data: BackfillJobData, signal: 
     await onProgress(done, backfill.chunks_total);
     for (const chunk of pending) {
       if (await isCancelled(deps.db, backfill.id)) break;
-      await pullChunk(deps, connection, context, { from: chunk.window_from, to: chunk.window_to }, async (transaction, page, last) => {
+      await pullDays(deps, connection, context, { from: chunk.window_from, to: chunk.window_to }, async (transaction, page, last) => {
         await transaction.query(COUNT_PAGE, [backfill.id, page.fetched, page.inserted, page.updated, page.unchanged, page.unmatched, page.rejected]);
         if (last) await transaction.query(CHUNK_DONE, [backfill.id, chunk.chunk_index]);
       });

@@ -5,6 +5,7 @@ import { query } from '../src/db/sql';
 import { classifyFailure } from './failures';
 import { connectorContextFor, type JobDeps } from './job-deps';
 import { pullChunk } from './pull-chunk';
+import { runRevenuePull } from './revenue-pull';
 import { addStats, emptyStats, type PullStats } from './pull-stats';
 import { pullWindow, splitWindow } from './windows';
 
@@ -55,6 +56,8 @@ export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | 
       throw error;
     }
     if (!connection.row.enabled && data.trigger === 'schedule') return { status: 'skipped', reason: 'the connection is disabled' };
+    // Revenue feeds pull by feed day (estimated, then final), not by checkpoint window.
+    if (connection.connector.kind === 'revenue') return await runRevenuePull(deps, connection, data.trigger, jobId, signal, (id) => (runId = id));
     const now = deps.now?.() ?? new Date();
     const [checkpoint] = await query<{ stored_until: Date }>(deps.db, "SELECT stored_until FROM sync_checkpoints WHERE connection_id = $1 AND stream = 'conversions'", [connection.row.id]);
     const lookbackDays = connection.row.lookback_days ?? connection.connector.defaultLookbackDays;

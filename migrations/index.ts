@@ -20,6 +20,7 @@ import * as seedRevenueConversionType from './20261128300000_seed_revenue_conver
 import * as addConnectionRevenueSchedule from './20261128300100_add_connection_revenue_schedule';
 import * as createRevenueDays from './20261128300200_create_revenue_days';
 import * as addPullRunRevenue from './20261128300300_add_pull_run_revenue';
+import * as addConversionsRevenueDayIndex from './20261128300400_add_conversions_revenue_day_index';
 import * as createConsoleSessions from './20261128600000_create_console_sessions';
 import * as createConversionParts from './20261128450000_create_conversion_parts';
 
@@ -49,6 +50,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261128300100_add_connection_revenue_schedule': addConnectionRevenueSchedule,
   '20261128300200_create_revenue_days': createRevenueDays,
   '20261128300300_add_pull_run_revenue': addPullRunRevenue,
+  '20261128300400_add_conversions_revenue_day_index': addConversionsRevenueDayIndex,
   '20261128600000_create_console_sessions': createConsoleSessions,
   '20261128450000_create_conversion_parts': createConversionParts,
 };

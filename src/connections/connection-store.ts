@@ -5,6 +5,7 @@ import type { Db } from '../db/database';
 import { query, type Queryable } from '../db/sql';
 import { InputError, NotFoundError } from '../util/errors';
 import { isUuid } from '../util/uuid';
+import { feedOf, revenueSettings, validateRevenueSchedule } from './revenue-settings';
 import { openSecrets, sealSecrets } from './secret-box';
 
 export interface ConnectionRow {
@@ -15,6 +16,9 @@ export interface ConnectionRow {
   secrets_encrypted: string;
   every_minutes: number;
   lookback_days: number | null;
+  /** Revenue feeds: NULL uses the feed's default. */
+  estimate_days: number | null;
+  final_after_days: number | null;
   network_id: string | null;
   offer_id: string | null;
   conversion_type: string | null;
@@ -41,6 +45,9 @@ export interface ConnectionInput {
   config: Record<string, unknown>;
   every_minutes?: number;
   lookback_days?: number | null;
+  /** Revenue feeds only: days pulled on every tick while estimated, and the age of the final pull. */
+  estimate_days?: number | null;
+  final_after_days?: number | null;
   network_id?: string | null;
   offer_id?: string | null;
   conversion_type?: string | null;
@@ -88,6 +95,7 @@ export function connectionView(row: ConnectionRow) {
     config,
     every_minutes: row.every_minutes,
     lookback_days: row.lookback_days ?? connector?.defaultLookbackDays ?? null,
+    ...scheduleView(connector, row),
     network_id: row.network_id,
     offer_id: row.offer_id,
     conversion_type: row.conversion_type,
@@ -102,18 +110,29 @@ export function connectionView(row: ConnectionRow) {
   };
 }
 
+/** A revenue feed's effective schedule (its own or the feed's defaults); null for conversion connectors. */
+function scheduleView(connector: AnyConnector | undefined, row: ConnectionRow): { estimate_days: number | null; final_after_days: number | null } {
+  const feed = connector ? feedOf(connector) : undefined;
+  if (!feed) return { estimate_days: null, final_after_days: null };
+  const settings = revenueSettings(feed, row);
+  return { estimate_days: settings.estimateDays, final_after_days: settings.finalAfterDays };
+}
+
 const SELECT = 'SELECT * FROM connections';
 
 /** Creates a connection; the secret part of its config is encrypted with `key`. */
 export async function createConnection(db: Db, key: Buffer, input: ConnectionInput): Promise<ConnectionRow> {
   const connector = connectorOrThrow(input.connector);
   const config = validateConfig(connector, input.config);
+  validateRevenueSchedule(connector, input);
   const { visible, secret } = split(connector, config);
-  const [row] = await query<ConnectionRow>(db, `INSERT INTO connections (connector, name, config, secrets_encrypted, every_minutes, lookback_days, network_id, offer_id, conversion_type, enabled, warnings)
-     VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11::jsonb) RETURNING *`,
+  const [row] = await query<ConnectionRow>(db, `INSERT INTO connections (connector, name, config, secrets_encrypted, every_minutes, lookback_days, network_id, offer_id, conversion_type, enabled, warnings,
+                              estimate_days, final_after_days)
+     VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13) RETURNING *`,
     [
-      connector.id, input.name, JSON.stringify(visible), sealSecrets(secret, key), input.every_minutes ?? 60, input.lookback_days ?? null,
+      connector.id, input.name, JSON.stringify(visible), sealSecrets(secret, key), input.every_minutes ?? feedOf(connector)?.everyMinutes ?? 60, input.lookback_days ?? null,
       input.network_id ?? null, input.offer_id ?? null, input.conversion_type ?? null, input.enabled ?? true, JSON.stringify(connectorWarnings(connector, config)),
+      input.estimate_days ?? null, input.final_after_days ?? null,
     ],
   );
   return row as ConnectionRow;
@@ -143,6 +162,7 @@ function connectorWarnings(connector: AnyConnector, config: Record<string, unkno
 /** Changes a connection. `config` is merged over the stored one, so secrets need not be re-sent (except with a new host). */
 export async function updateConnection(db: Db, key: Buffer, id: string, changes: Partial<Omit<ConnectionInput, 'connector'>>): Promise<ConnectionRow> {
   const current = await loadConnection(db, key, id, { validate: false });
+  validateRevenueSchedule(current.connector, changes, current.row);
   let visible = current.row.config;
   let sealed = current.row.secrets_encrypted;
   let warnings = current.row.warnings ?? [];
@@ -157,7 +177,7 @@ export async function updateConnection(db: Db, key: Buffer, id: string, changes:
   }
   const [row] = await query<ConnectionRow>(db, `UPDATE connections SET name = $1, config = $2::jsonb, secrets_encrypted = $3, every_minutes = $4, lookback_days = $5, network_id = $6, offer_id = $7,
             conversion_type = $8, enabled = $9, updated_at = now(), healthy = CASE WHEN $10 THEN true ELSE healthy END,
-            last_error = CASE WHEN $11 THEN NULL ELSE last_error END, warnings = $13::jsonb
+            last_error = CASE WHEN $11 THEN NULL ELSE last_error END, warnings = $13::jsonb, estimate_days = $14, final_after_days = $15
       WHERE id = $12 RETURNING *`,
     [
       changes.name ?? current.row.name, JSON.stringify(visible), sealed, changes.every_minutes ?? current.row.every_minutes,
@@ -166,6 +186,8 @@ export async function updateConnection(db: Db, key: Buffer, id: string, changes:
       changes.offer_id === undefined ? current.row.offer_id : changes.offer_id,
       changes.conversion_type === undefined ? current.row.conversion_type : changes.conversion_type,
       changes.enabled ?? current.row.enabled, changes.config !== undefined, changes.config !== undefined, id, JSON.stringify(warnings),
+      changes.estimate_days === undefined ? current.row.estimate_days : changes.estimate_days,
+      changes.final_after_days === undefined ? current.row.final_after_days : changes.final_after_days,
     ],
   );
   return row as ConnectionRow;

@@ -15,6 +15,7 @@ import { registerBullBoard } from './plugins/bull-board';
 import { fxRoutes } from './routes/admin-fx';
 import { recordRoutes } from './routes/admin-records';
 import { reportRoutes } from './routes/admin-reports';
+import { revenueRoutes } from './routes/admin-revenue';
 import { uploadRoutes } from './routes/admin-uploads';
 import { healthRoutes } from './routes/health';
 import { clickRoutes } from './routes/tracking-click';
@@ -130,6 +131,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     await admin.register(postbackLogRoutes, { ctx });
     await admin.register(explainRoutes, { ctx });
     await admin.register(pullActivityRoutes, { ctx });
+    await admin.register(revenueRoutes, { ctx });
   });
   if (ctx.pulls) await registerBullBoard(app, ctx.pulls.queues, ctx.config, session);
   await app.register(consoleRoutes, { ctx, sessions });

@@ -19,7 +19,7 @@ import { day, errorBody, uuid } from '../schemas';
 
 const connectionOut = z.object({
   id: z.string(), connector: z.string(), name: z.string(), config: z.record(z.string(), z.unknown()), every_minutes: z.number(),
-  lookback_days: z.number().nullable(), network_id: z.string().nullable(), offer_id: z.string().nullable(), conversion_type: z.string().nullable(),
+  lookback_days: z.number().nullable(), estimate_days: z.number().nullable(), final_after_days: z.number().nullable(), network_id: z.string().nullable(), offer_id: z.string().nullable(), conversion_type: z.string().nullable(),
   enabled: z.boolean(), healthy: z.boolean(), last_error: z.string().nullable(), last_error_at: z.string().nullable(),
   last_success_at: z.string().nullable(), warnings: z.array(z.string()), created_at: z.string(), updated_at: z.string(),
 });
@@ -27,6 +27,7 @@ const connectionOut = z.object({
 const connectorOut = z.object({
   id: z.string(), name: z.string(), kind: z.enum(['conversion', 'revenue']), documentation_url: z.string(),
   maturity: z.enum(['verified', 'experimental']), unconfirmed: z.array(z.string()), config_schema: z.record(z.string(), z.unknown()),
+  revenue_feed: z.object({ time_zone: z.string(), final_by: z.enum(['flag', 'age']), every_minutes: z.number(), estimate_days: z.number(), final_after_days: z.number(), source: z.string() }).nullable(),
 });
 
 const connectionFields = {
@@ -34,6 +35,9 @@ const connectionFields = {
   config: z.record(z.string(), z.unknown()),
   every_minutes: z.number().int().min(1).max(10_080),
   lookback_days: z.number().int().min(0).max(365).nullable(),
+  // Revenue feeds: "every every_minutes for estimate_days, then a final pull on day final_after_days"; null = the feed's default.
+  estimate_days: z.number().int().min(1).max(90).nullable(),
+  final_after_days: z.number().int().min(1).max(90).nullable(),
   network_id: uuid.nullable(),
   offer_id: uuid.nullable(),
   conversion_type: z.string().regex(/^[a-z0-9_][a-z0-9_.-]{0,39}$/, { message: 'must be a conversion type name such as sale' }).nullable(),
@@ -73,6 +77,9 @@ export async function connectionRoutes(appInstance: FastifyInstance, { ctx }: { 
       maturity: connector.maturity.level,
       unconfirmed: connector.maturity.level === 'experimental' ? [...connector.maturity.unconfirmed] : [],
       config_schema: connectorJsonSchema(connector),
+      revenue_feed: connector.feed
+        ? { time_zone: connector.feed.timeZone, final_by: connector.feed.finalBy, every_minutes: connector.feed.everyMinutes, estimate_days: connector.feed.estimateDays, final_after_days: connector.feed.finalAfterDays, source: connector.feed.source }
+        : null,
     })),
   );
 
@@ -82,7 +89,7 @@ export async function connectionRoutes(appInstance: FastifyInstance, { ctx }: { 
       schema: {
         tags,
         summary: 'Connect an account of a network API; credentials are encrypted and never shown again',
-        body: z.object({ connector: z.string(), ...connectionFields, every_minutes: connectionFields.every_minutes.optional(), lookback_days: connectionFields.lookback_days.optional(), network_id: connectionFields.network_id.optional(), offer_id: connectionFields.offer_id.optional(), conversion_type: connectionFields.conversion_type.optional(), enabled: connectionFields.enabled.optional() }),
+        body: z.object({ connector: z.string(), ...connectionFields, every_minutes: connectionFields.every_minutes.optional(), lookback_days: connectionFields.lookback_days.optional(), estimate_days: connectionFields.estimate_days.optional(), final_after_days: connectionFields.final_after_days.optional(), network_id: connectionFields.network_id.optional(), offer_id: connectionFields.offer_id.optional(), conversion_type: connectionFields.conversion_type.optional(), enabled: connectionFields.enabled.optional() }),
         response: { 201: connectionOut, 400: errorBody },
       },
     },
