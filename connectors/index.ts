@@ -6,13 +6,14 @@ import { digistoreConnector } from './digistore24';
 import { everflowConnector } from './everflow';
 import { hasOffersConnector } from './hasoffers';
 import { impactConnector } from './impact';
+import { tonicConnector } from './tonic';
 import type { AnyConnector } from './kit/types';
 import { partnerizeConnector } from './partnerize';
 import { rakutenConnector } from './rakuten';
 
 /** Every connector Tally ships, by id. */
 export const connectors: Readonly<Record<string, AnyConnector>> = Object.fromEntries(
-  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector, rakutenConnector, digistoreConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
+  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector, rakutenConnector, digistoreConnector, tonicConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
 );
 
 /** The connector with this id, or undefined. */

@@ -232,8 +232,7 @@ export class HttpClient {
     let data = request.data;
     let params: Record<string, unknown> | undefined = { ...request.params };
     for (let hop = 0; ; hop++) {
-      const credentials: Credentials =
-        omit || request.credentials === 'exchange' || !this.options.auth ? {} : await this.options.auth.credentials((exchange) => this.request({ ...exchange, credentials: 'exchange' }));
+      const credentials: Credentials = omit || request.credentials === 'exchange' || !this.options.auth ? {} : await this.exchangedCredentials(this.options.auth);
       let raw: AxiosResponse<string>;
       try {
         raw = await this.axios.request<string>({
@@ -268,6 +267,19 @@ export class HttpClient {
         method = 'GET';
         data = undefined;
       }
+    }
+  }
+
+  /**
+   * The connection's credentials. A token exchange is a request of its own with its own retries:
+   * when it fails (refused credentials, a server still down), the request waiting for it fails
+   * with that error instead of exchanging again.
+   */
+  private async exchangedCredentials(auth: AuthProvider): Promise<Credentials> {
+    try {
+      return await auth.credentials((exchange) => this.request({ ...exchange, credentials: 'exchange' }));
+    } catch (error) {
+      throw error instanceof AbortError ? error : new AbortError(error instanceof Error ? error : new Error(String(error)));
     }
   }
 

@@ -183,7 +183,7 @@ function specSchema(kind: 'conversion' | 'revenue') {
     check: z.object({ documentationUrl: url, request: request.omit({ dates: true }) }),
     classification: z.array(rule),
     warnings: fn.optional(),
-    feed: kind === 'revenue' ? feed.optional() : z.undefined({ error: 'feed is for revenue feeds (kind: "revenue")' }),
+    feed: kind === 'revenue' ? feed.optional() : z.undefined({ error: 'feed is for revenue feeds (kind: "revenue")' }).optional(),
   });
 }
 
