@@ -6,6 +6,7 @@ import { digistoreConnector } from './digistore24';
 import { everflowConnector } from './everflow';
 import { hasOffersConnector } from './hasoffers';
 import { impactConnector } from './impact';
+import { system1Connector } from './system1';
 import { tonicConnector } from './tonic';
 import type { AnyConnector } from './kit/types';
 import { partnerizeConnector } from './partnerize';
@@ -13,7 +14,7 @@ import { rakutenConnector } from './rakuten';
 
 /** Every connector Tally ships, by id. */
 export const connectors: Readonly<Record<string, AnyConnector>> = Object.fromEntries(
-  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector, rakutenConnector, digistoreConnector, tonicConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
+  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector, rakutenConnector, digistoreConnector, tonicConnector, system1Connector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
 );
 
 /** The connector with this id, or undefined. */
