@@ -7,6 +7,7 @@ import { crossroadsConnector } from './crossroads';
 import { everflowConnector } from './everflow';
 import { hasOffersConnector } from './hasoffers';
 import { impactConnector } from './impact';
+import { sedoConnector } from './sedo';
 import { system1Connector } from './system1';
 import { tonicConnector } from './tonic';
 import type { AnyConnector } from './kit/types';
@@ -15,7 +16,7 @@ import { rakutenConnector } from './rakuten';
 
 /** Every connector Tally ships, by id. */
 export const connectors: Readonly<Record<string, AnyConnector>> = Object.fromEntries(
-  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector, rakutenConnector, digistoreConnector, tonicConnector, system1Connector, crossroadsConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
+  ([everflowConnector, impactConnector, clickbankConnector, hasOffersConnector, cakeConnector, awinConnector, cjConnector, partnerizeConnector, rakutenConnector, digistoreConnector, tonicConnector, system1Connector, crossroadsConnector, sedoConnector] as unknown as AnyConnector[]).map((connector) => [connector.id, connector]),
 );
 
 /** The connector with this id, or undefined. */

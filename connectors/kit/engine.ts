@@ -127,6 +127,8 @@ function authProvider<Config extends Record<string, unknown>>(auth: AuthSpec<Con
       return staticAuth({ params: { [auth.param]: secret(config, auth.field) } });
     case 'body':
       return staticAuth({ body: { [auth.param]: secret(config, auth.field) } });
+    case 'query_params':
+      return staticAuth({ params: Object.fromEntries(Object.entries(auth.params).map(([param, field]) => [param, secret(config, field)])) });
     case 'token_exchange':
       return tokenExchangeAuth({ exchange: (send) => auth.exchange(send, config), apply: (token) => placeToken(auth.placement, token), refreshBeforeMs: auth.refreshBeforeMs });
   }

@@ -23,6 +23,7 @@ const auth = z.discriminatedUnion('type', [
   z.object({ type: z.literal('bearer'), field: name }),
   z.object({ type: z.literal('query'), param: name, field: name }),
   z.object({ type: z.literal('body'), param: name, field: name }),
+  z.object({ type: z.literal('query_params'), params: z.record(name, name).refine((params) => Object.keys(params).length > 0, 'name at least one parameter') }),
   z.object({
     type: z.literal('token_exchange'),
     exchange: fn,
@@ -207,7 +208,11 @@ function semanticProblems(spec: ConnectorSpec): string[] {
   if (!has('base_url')) problems.push('config.schema must accept base_url (use baseUrlField from config-fields.ts)');
   for (const field of spec.config.secretFields) if (!has(field)) problems.push(`config.secretFields names "${field}", which the config schema lacks`);
   for (const field of spec.config.hostFields ?? []) if (!has(field)) problems.push(`config.hostFields names "${field}", which the config schema lacks`);
-  const authFields = spec.auth.type === 'header' || spec.auth.type === 'bearer' || spec.auth.type === 'query' || spec.auth.type === 'body' ? [spec.auth.field] : spec.auth.type === 'basic' ? [spec.auth.passwordField] : [];
+  const authFields =
+    spec.auth.type === 'header' || spec.auth.type === 'bearer' || spec.auth.type === 'query' || spec.auth.type === 'body' ? [spec.auth.field]
+    : spec.auth.type === 'basic' ? [spec.auth.passwordField]
+    : spec.auth.type === 'query_params' ? Object.values(spec.auth.params)
+    : [];
   for (const field of authFields) if (!spec.config.secretFields.includes(field)) problems.push(`auth uses "${field}", which must be listed in config.secretFields`);
   const templates = [spec.check.request.path, ...spec.streams.map((stream) => stream.request.path)];
   for (const template of templates) {

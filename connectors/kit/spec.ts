@@ -41,6 +41,8 @@ export type AuthSpec<Config> =
   | { readonly type: 'query'; readonly param: string; readonly field: string }
   /** A member of the JSON body of POST requests (CAKE's ASMX JSON services read `api_key` there). */
   | { readonly type: 'body'; readonly param: string; readonly field: string }
+  /** Several credentials as query parameters (Sedo: `partnerid`, `signkey`, `username`, `password`): parameter → config field. */
+  | { readonly type: 'query_params'; readonly params: Readonly<Record<string, string>> }
   /**
    * A token from a request of its own (OAuth client credentials, JWT): `exchange` sends it with
    * `send` (configured origin, no other credentials) and says when the token expires; a response
