@@ -68,8 +68,8 @@ export const tonicSpec: ConnectorSpec<'revenue', TonicConfig> = {
   },
   // "Header "Content-Type" must be "application/json"."
   headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-  // INFERRED: no limit is documented; one request a second per connection is gentle.
-  rateLimit: { requests: 1, intervalMs: 1000 },
+  // INFERRED: no limit is documented; a few requests a second per connection is gentle.
+  rateLimit: { requests: 5, intervalMs: 1000 },
   window: { maxDays: 7, defaultLookbackDays: 3 },
   feed: {
     timeZone: TONIC_TIME_ZONE,

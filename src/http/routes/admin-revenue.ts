@@ -54,7 +54,7 @@ export async function revenueRoutes(appInstance: FastifyInstance, { ctx }: { ctx
     },
     async (request, reply) => {
       if (!(await findConnectionRow(ctx.db, request.params.id))) return reply.status(404).send(notFound(request.params.id));
-      const rows = await query<PullRunRow>(ctx.db, 'SELECT *, id::text AS id FROM pull_runs WHERE connection_id = $1 ORDER BY id DESC LIMIT $2', [request.params.id, request.query.limit]);
+      const rows = await query<PullRunRow>(ctx.db, 'SELECT id::text AS id, trigger, status, window_from, window_to, fetched, inserted, updated, unchanged, unmatched, rejected, error, revenue, started_at, finished_at FROM pull_runs WHERE connection_id = $1 ORDER BY pull_runs.id DESC LIMIT $2', [request.params.id, request.query.limit]);
       return {
         items: rows.map((row) => ({
           id: row.id, trigger: row.trigger, status: row.status, window_from: row.window_from.toISOString(), window_to: row.window_to.toISOString(),
