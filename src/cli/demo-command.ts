@@ -2,6 +2,9 @@ import type { TallyConfig } from '../config/config';
 import { createConnection, listConnections, updateConnection } from '../connections/connection-store';
 import { query } from '../db/sql';
 import { startSandboxNetwork, listData, type SandboxConversion } from '../demo/sandbox-network';
+import { startSandboxTonic, type SandboxEpcRow } from '../demo/sandbox-tonic';
+import { zonedDay } from '../../connectors/kit/zoned-time';
+import { TONIC_TIME_ZONE } from '../../connectors/tonic';
 import { createLogger } from '../log/logger';
 import { formatMoney } from '../money/decimal';
 import { Metrics } from '../observability/metrics';
@@ -17,7 +20,19 @@ const DEMO = {
   campaignId: '00000000-0000-4000-8000-00000000d003',
   connectionName: 'Demo: Everflow sandbox',
   apiKey: 'demo-sandbox-key',
+  tonicConnectionName: 'Demo: Tonic sandbox (revenue feed)',
 };
+
+/** The sandbox Tonic feed restates today's revenue, then calls it final, while the demo runs. */
+const RESTATE_AFTER_MS = 40_000;
+const FINAL_AFTER_MS = 100_000;
+/** Revenue per demo click (by index) as estimated, restated and final; one sub-id matches no click. */
+const REVENUE: readonly (readonly [number | 'unknown', string, string, string])[] = [
+  [0, '0.42', '0.47', '0.45'],
+  [1, '1.10', '1.05', '1.05'],
+  [3, '0.08', '0.12', '0.12'],
+  ['unknown', '2.00', '2.00', '1.90'],
+];
 
 const CLICKS = 12;
 /** Statuses move on while the demo runs, so the scheduled pulls have late changes to pick up. */
@@ -132,9 +147,9 @@ export async function runDemo(config: TallyConfig, write: (text: string) => void
     write(`(${rows.length} conversions from ${CLICKS} clicks; ${unmatched?.count ?? 0} pulled record(s) with an unknown click ID kept in the postback log for re-matching)\n`);
   };
 
-  const waitForRun = async (after: Date): Promise<void> => {
+  const waitForRun = async (after: Date, connectionId = connection.id): Promise<void> => {
     for (let waited = 0; waited < 60_000; waited += 250) {
-      const [run] = await query<{ status: string; error: string | null }>(db, "SELECT status, error FROM pull_runs WHERE connection_id = $1 AND started_at >= $2 AND status <> 'running' ORDER BY id DESC LIMIT 1", [connection.id, after]);
+      const [run] = await query<{ status: string; error: string | null }>(db, "SELECT status, error FROM pull_runs WHERE connection_id = $1 AND started_at >= $2 AND status <> 'running' ORDER BY id DESC LIMIT 1", [connectionId, after]);
       if (run) {
         if (run.status === 'failed') write(`pull failed: ${run.error}\n`);
         return;
@@ -149,6 +164,35 @@ export async function runDemo(config: TallyConfig, write: (text: string) => void
   await waitForRun(firstPull);
   await printConversions('Registered from the sandbox network (Everflow affiliate API shape):');
 
+  // A revenue feed: a sandbox speaking Tonic's publisher API reports today's revenue per subid4,
+  // estimated first, restated, then final; Tally keeps one `revenue` conversion per (click, day).
+  const feedDay = zonedDay(new Date(started), TONIC_TIME_ZONE);
+  const feedRows = (): SandboxEpcRow[] => {
+    const elapsed = Date.now() - started;
+    const stage = elapsed >= FINAL_AFTER_MS ? 3 : elapsed >= RESTATE_AFTER_MS ? 2 : 1;
+    const revenueType = stage === 3 ? 'final' : stage === 2 ? 'estimated_revenue_5h' : 'estimated_revenue';
+    return REVENUE.map(([click, ...amounts]) => ({ date: feedDay, subid4: click === 'unknown' ? 'not-a-tally-click' : (clickIds[click] as string), revenueUsd: amounts[stage - 1] as string, revenue_type: revenueType }));
+  };
+  const tonic = await startSandboxTonic(feedRows, { consumerKey: 'demo-consumer-key', consumerSecret: 'demo-consumer-secret' });
+  const existingFeed = (await listConnections(db)).find((row) => row.name === DEMO.tonicConnectionName);
+  const feedSettings = { name: DEMO.tonicConnectionName, config: { consumer_key: 'demo-consumer-key', consumer_secret: 'demo-consumer-secret', base_url: tonic.url, click_id_field: 'subid4' }, every_minutes: 1, network_id: DEMO.networkId, enabled: true };
+  const feed = existingFeed ? await updateConnection(db, config.secretKey, existingFeed.id, feedSettings) : await createConnection(db, config.secretKey, { connector: 'tonic', ...feedSettings });
+  await pulls.service.reconcileSchedulers();
+  const printRevenue = async (title: string): Promise<void> => {
+    const rows = await query<{ click_id: string; txid: string; status: string; payout: string; network_status: string | null; revision: number }>(db, "SELECT click_id, txid, status, payout, network_status, revision FROM conversions WHERE connection_id = $1 AND type = 'revenue' ORDER BY click_id",
+      [feed.id],
+    );
+    const widths = [26, 18, 10, 9, 22, 8];
+    write(`\n${title}\n${line(['click id', 'txid (feed:day)', 'status', 'revenue', 'feed status', 'changes'], widths)}\n`);
+    for (const row of rows) write(`${line([row.click_id, row.txid, row.status, formatMoney(row.payout) ?? '', row.network_status ?? '', String(row.revision - 1)], widths)}\n`);
+    const [day] = await query<{ unmatched_amount: string; state: string }>(db, 'SELECT unmatched_amount::text AS unmatched_amount, state FROM revenue_days WHERE connection_id = $1 AND day = $2', [feed.id, feedDay]);
+    write(`(${rows.length} revenue conversions for ${feedDay}, day ${day?.state ?? 'not pulled'}; ${formatMoney(day?.unmatched_amount ?? '0')} of revenue matched no click)\n`);
+  };
+  const firstFeedPull = new Date(Date.now() - 1000);
+  await pulls.service.enqueuePull(feed.id, 'demo');
+  await waitForRun(firstFeedPull, feed.id);
+  await printRevenue('Revenue from the sandbox feed (Tonic publisher API shape), estimated:');
+
   const token = config.adminTokenGenerated ? `${config.adminToken} (generated into ${config.stateDir}/admin-token)` : '$ADMIN_TOKEN';
   write(`
 Tally is running at ${base}
@@ -159,14 +203,18 @@ Tally is running at ${base}
   API docs     ${base}/docs
   admin token  ${token}
   sandbox      ${sandbox.url} (connection ${connection.id}, pulled every minute)
+  revenue feed ${tonic.url} (Tonic-shaped, connection ${feed.id}, pulled every minute)
 
 Pending conversions are approved in the sandbox after ~${APPROVE_AFTER_MS / 1000} s and one is reversed after
-~${REVERSE_AFTER_MS / 1000} s; the scheduled pulls re-read the lookback and update them in place. Ctrl-C stops.
+~${REVERSE_AFTER_MS / 1000} s; the scheduled pulls re-read the lookback and update them in place. The feed
+restates today's revenue after ~${RESTATE_AFTER_MS / 1000} s and calls it final after ~${FINAL_AFTER_MS / 1000} s. Ctrl-C stops.
 `);
 
   // Track runs by id: timestamps come back from Postgres with microseconds a JS Date drops.
   const [latest] = await query<{ id: string }>(db, 'SELECT coalesce(max(id), 0)::text AS id FROM pull_runs WHERE connection_id = $1', [connection.id]);
   let lastRunId = latest?.id ?? '0';
+  const [latestFeed] = await query<{ id: string }>(db, 'SELECT coalesce(max(id), 0)::text AS id FROM pull_runs WHERE connection_id = $1', [feed.id]);
+  let lastFeedRunId = latestFeed?.id ?? '0';
   const watcher = setInterval(() => {
     void (async () => {
       const [run] = await query<{ id: string; finished_at: Date; updated: number; inserted: number }>(db, "SELECT id::text AS id, finished_at, updated, inserted FROM pull_runs WHERE connection_id = $1 AND status = 'completed' AND id > $2 ORDER BY id DESC LIMIT 1",
@@ -177,6 +225,14 @@ Pending conversions are approved in the sandbox after ~${APPROVE_AFTER_MS / 1000
       if (run.updated > 0 || run.inserted > 0) await printConversions(`Scheduled pull at ${run.finished_at.toISOString()}: ${run.inserted} new, ${run.updated} updated`);
       else write(`scheduled pull at ${run.finished_at.toISOString()}: nothing changed\n`);
     })().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'demo watcher'));
+    void (async () => {
+      const [run] = await query<{ id: string; finished_at: Date; updated: number; inserted: number }>(db, "SELECT id::text AS id, finished_at, updated, inserted FROM pull_runs WHERE connection_id = $1 AND status = 'completed' AND id > $2 ORDER BY id DESC LIMIT 1",
+        [feed.id, lastFeedRunId],
+      );
+      if (!run) return;
+      lastFeedRunId = run.id;
+      if (run.updated > 0 || run.inserted > 0) await printRevenue(`Feed pull at ${run.finished_at.toISOString()}: ${run.inserted} new, ${run.updated} restated`);
+    })().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'demo watcher'));
   }, 5000);
 
   await onShutdown(logger, async () => {
@@ -184,6 +240,7 @@ Pending conversions are approved in the sandbox after ~${APPROVE_AFTER_MS / 1000
     await http.stop();
     await pulls.close();
     await sandbox.close();
+    await tonic.close();
     await services.close();
   });
   write('demo stopped\n');

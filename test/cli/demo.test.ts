@@ -30,6 +30,10 @@ test('tally demo creates everything on an empty database, pulls the sandbox, pri
     expect(stdout).toContain('Registered from the sandbox network');
     expect(stdout).toMatch(/\(9 conversions from 12 clicks; 1 pulled record\(s\) with an unknown click ID/);
     expect(stdout).toMatch(/upsell\s+approved\s+12\.50/);
+    // The revenue feed: one pending `revenue` conversion per click for today, with the feed's word; unmatched revenue reported.
+    expect(stdout).toContain('Revenue from the sandbox feed (Tonic publisher API shape), estimated:');
+    expect(stdout).toMatch(/tonic:\d{4}-\d{2}-\d{2}\s+pending\s+0\.42\s+estimated_revenue/);
+    expect(stdout).toMatch(/\(3 revenue conversions for \d{4}-\d{2}-\d{2}, day estimated; 2\.00 of revenue matched no click\)/);
     expect(stdout).toMatch(/Bull Board\s+http:\/\/127\.0\.0\.1:\d+\/admin\/queues/);
     child.kill('SIGINT');
     const [code] = await once(child, 'exit');
