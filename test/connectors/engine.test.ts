@@ -99,7 +99,8 @@ describe('spec validation at load', () => {
   test('a valid spec defines a connector; base_url must be https except on loopback', () => {
     const connector = defineSpecConnector(feedSpec());
     expect(connector.kind).toBe('revenue');
-    expect(connector.maxWindowDays).toBe(30);
+    // Revenue feeds are pulled by whole days of the feed's zone: the request's whole maxDays is one step.
+    expect(connector.maxWindowDays).toBe(31);
     expect(connector.hostFields).toEqual(['base_url']);
     expect(configSchema.safeParse({ api_key: 'k', base_url: 'http://feed.example' }).error?.issues[0]?.message).toMatch(/must use https/);
     for (const url of ['http://127.0.0.1:8080', 'http://localhost:9', 'http://[::1]:80', 'https://feed.example']) expect(configSchema.safeParse({ api_key: 'k', base_url: url }).success).toBe(true);
@@ -157,8 +158,8 @@ describe('a revenue feed through the engine', () => {
       .reply(200, { rows: [['day', 'subid4', 'amount', 'status'], ['2024-11-02', 'clk2', '0.10', 'final']] });
     const rows = await pull(window);
     expect(rows.map(({ raw: _raw, ...row }) => row)).toEqual([
-      { sub_id: 'clk1', day: '2024-11-01', amount: '1.25', currency: null, final: false },
-      { sub_id: 'clk2', day: '2024-11-02', amount: '0.10', currency: null, final: true },
+      { sub_id: 'clk1', day: '2024-11-01', amount: '1.25', currency: null, final: false, network_status: null },
+      { sub_id: 'clk2', day: '2024-11-02', amount: '0.10', currency: null, final: true, network_status: null },
     ]);
     expect(scope.isDone()).toBe(true);
   });

@@ -38,7 +38,8 @@ test('GET /api/v1/connectors lists every connector with its config as JSON Schem
   const byId = Object.fromEntries(response.json().map((connector: { id: string }) => [connector.id, connector]));
   // Every registered connector, no more, no less.
   expect(Object.keys(byId).sort()).toEqual(Object.keys(connectors).sort());
-  expect(Object.keys(byId)).toEqual(expect.arrayContaining(['clickbank', 'everflow', 'impact', 'cj', 'partnerize', 'rakuten', 'digistore24']));
+  expect(Object.keys(byId)).toEqual(expect.arrayContaining(['clickbank', 'everflow', 'impact', 'cj', 'partnerize', 'rakuten', 'digistore24', 'tonic', 'system1', 'crossroads', 'sedo']));
+  expect(byId.tonic.config_schema.properties.consumer_secret.writeOnly).toBe(true);
   expect(byId.everflow.config_schema.properties.api_key).toMatchObject({ type: 'string', writeOnly: true });
   expect(byId.everflow.config_schema.properties.base_url).toBeDefined();
   expect(byId.everflow.config_schema.required).toEqual(['api_key']);
@@ -133,7 +134,7 @@ test('Bull Board at /admin/queues needs the admin token, as bearer or as the Bas
 test('GET /api/v1/connectors: each connector states its maturity and what is unconfirmed', async () => {
   const items = (await request('GET', '/api/v1/connectors')).json() as { id: string; kind: string; maturity: string; unconfirmed: string[]; documentation_url: string }[];
   for (const item of items) {
-    expect(item.kind).toBe('conversion');
+    expect(item.kind).toBe(['tonic', 'system1', 'crossroads', 'sedo'].includes(item.id) ? 'revenue' : 'conversion');
     expect(['verified', 'experimental']).toContain(item.maturity);
     if (item.maturity === 'experimental') expect(item.unconfirmed.length).toBeGreaterThan(0);
     expect(item.documentation_url).toMatch(/^https:\/\//);
