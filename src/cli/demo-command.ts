@@ -26,11 +26,14 @@ const DEMO = {
 /** The sandbox Tonic feed restates today's revenue, then calls it final, while the demo runs. */
 const RESTATE_AFTER_MS = 40_000;
 const FINAL_AFTER_MS = 100_000;
-/** Revenue per demo click (by index) as estimated, restated and final; one sub-id matches no click. */
+/**
+ * Revenue per demo click (by index) as estimated, restated and final; one sub-id matches no click.
+ * Restatements move money between clicks, so the matched total (1.60) stays the same at every stage.
+ */
 const REVENUE: readonly (readonly [number | 'unknown', string, string, string])[] = [
   [0, '0.42', '0.47', '0.45'],
-  [1, '1.10', '1.05', '1.05'],
-  [3, '0.08', '0.12', '0.12'],
+  [1, '1.10', '1.05', '1.07'],
+  [3, '0.08', '0.08', '0.08'],
   ['unknown', '2.00', '2.00', '1.90'],
 ];
 
