@@ -1,5 +1,5 @@
 import { ConnectorConfigError } from '../connectors/kit/errors';
-import type { ConnectorContext, NormalizedRevenueRow, PullWindow, RevenueFeed } from '../connectors/kit/types';
+import type { ConnectorContext, NormalizedRevenueRow, PullWindow, RejectedRecord, RevenueFeed } from '../connectors/kit/types';
 import { addDays, zonedDay } from '../connectors/kit/zoned-time';
 import { markConnectionHealth, type LoadedConnection } from '../src/connections/connection-store';
 import { feedOf, revenueSettings, type RevenueSettings } from '../src/connections/revenue-settings';
@@ -7,9 +7,9 @@ import type { Db } from '../src/db/database';
 import { query, transaction, type PreparedStatement, type Transaction } from '../src/db/sql';
 import type { Registrar } from '../src/pipeline/registrar';
 import { connectorContextFor, type JobDeps } from './job-deps';
-import type { OnPageStored } from './pull-chunk';
+import { rejectedRecordInput, type OnPageStored } from './pull-chunk';
 import type { PullResult, PullTrigger } from './pull-job';
-import { addStats, emptyStats, type PullStats } from './pull-stats';
+import { addStats, countOutcomes, emptyStats, type PullStats } from './pull-stats';
 import { storeRevenueDay, type RevenueDayReport } from './revenue-day-store';
 import { backfillDays, dayGroups, FINAL_RETRY_DAYS, feedDaysWindow, scheduledDays, type KnownDay, type PlannedDay } from './revenue-schedule';
 import { totalsOfDay } from './revenue-totals';
@@ -60,8 +60,20 @@ export async function pullRevenueDays(
     const window = feedDaysWindow(group[0]!.day, group[group.length - 1]!.day, feed.timeZone, phase);
     const rowsByDay = new Map<string, NormalizedRevenueRow[]>(group.map((planned) => [planned.day, []]));
     if (connector.kind !== 'revenue') throw new ConnectorConfigError(`${connector.name} is not a revenue feed`);
-    for await (const page of connector.pull(context, window)) {
+    // A row the feed sent that cannot be read is logged as a rejection of its own (with its raw
+    // form), never allowed to fail the whole pull; the day's total is what could be read.
+    const unreadable: RejectedRecord[] = [];
+    for await (const page of connector.pull({ ...context, rejected: (record) => unreadable.push(record) }, window)) {
       for (const row of page) rowsByDay.get(row.day)?.push(row);
+    }
+    if (unreadable.length > 0) {
+      const rejectedStats = await transaction(deps.db, async (trx) => {
+        const outcomes = await deps.registrar.register(unreadable.map(rejectedRecordInput), {
+          source: 'api', connectionId: connection.row.id, networkId: connection.row.network_id, offerId: connection.row.offer_id, logUnchanged: false, transaction: trx,
+        });
+        return countOutcomes(outcomes);
+      });
+      addStats(total, rejectedStats);
     }
     for (const [dayIndex, planned] of group.entries()) {
       const totals = totalsOfDay(feed, phase, planned.day, rowsByDay.get(planned.day) ?? []);

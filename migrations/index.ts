@@ -23,6 +23,7 @@ import * as addPullRunRevenue from './20261128300300_add_pull_run_revenue';
 import * as addConversionsRevenueDayIndex from './20261128300400_add_conversions_revenue_day_index';
 import * as createConsoleSessions from './20261128600000_create_console_sessions';
 import * as createConversionParts from './20261128450000_create_conversion_parts';
+import * as pulledRejectionKeyPerClick from './20261128700000_pulled_rejection_key_per_click';
 
 /**
  * Every migration in order. Append new ones at the end; never edit or reorder applied ones.
@@ -53,4 +54,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261128300400_add_conversions_revenue_day_index': addConversionsRevenueDayIndex,
   '20261128600000_create_console_sessions': createConsoleSessions,
   '20261128450000_create_conversion_parts': createConversionParts,
+  '20261128700000_pulled_rejection_key_per_click': pulledRejectionKeyPerClick,
 };

@@ -101,7 +101,7 @@ export function encodeRound(round: readonly Priced[], known: readonly KnownLogRo
 
 /**
  * Log rows of attempts whose outcome is already known. A pulled record that is rejected is
- * counted per (txid, reason) rather than logged again (`seen`); repeats within the batch fold
+ * counted per (txid, click ID, reason) rather than logged again (`seen`); repeats within the batch fold
  * into one row whose count they raise, keeping the latest sighting.
  */
 function encodeKnown(known: readonly KnownLogRow[], batch: BatchContext): Record<string, unknown>[] {
@@ -140,7 +140,7 @@ function encodeKnown(known: readonly KnownLogRow[], batch: BatchContext): Record
       rows.push(row);
       continue;
     }
-    const key = `${row.txid}\u0000${row.reason}`;
+    const key = `${row.txid}\u0000${row.click_id ?? ''}\u0000${row.reason}`;
     const earlier = counted.get(key);
     counted.set(key, { ...row, seen: (earlier?.seen ?? 0) + 1 });
   }

@@ -29,7 +29,7 @@ export const STATEMENTS = {
           FOR NO KEY UPDATE OF cl`,
   },
   upsertAndLog: {
-    name: 'tally_upsert_and_log_v4',
+    name: 'tally_upsert_and_log_v5',
     text: `WITH meta AS (
          SELECT * FROM jsonb_to_recordset($4::jsonb) AS m(n int, campaign_id uuid, offer_id uuid, network_id uuid, policy text)
        ),
@@ -170,7 +170,7 @@ export const STATEMENTS = {
          ON CONFLICT DO NOTHING
        ),
        counted AS (
-         -- A pulled record that keeps being rejected is logged once per (connection, txid, reason)
+         -- A pulled record that keeps being rejected is logged once per (connection, txid, click, reason)
          -- and then counted; each sighting refreshes the stored record for re-matching.
          INSERT INTO registration_log AS l (received_at, last_seen_at, times_seen, source, outcome, reason, message, click_id, txid, type,
                                             connection_id, upload_id, warnings, fields, request, network_id)
@@ -180,10 +180,10 @@ export const STATEMENTS = {
              AS k(received_at timestamptz, reason text, message text, click_id text, txid text, type text,
                   warnings jsonb, fields jsonb, request jsonb, network_id uuid, seen int)
           WHERE k.seen IS NOT NULL
-         ON CONFLICT (connection_id, txid, reason) WHERE outcome = 'rejected' AND connection_id IS NOT NULL AND txid IS NOT NULL
+         ON CONFLICT (connection_id, txid, (coalesce(click_id, '')), reason) WHERE outcome = 'rejected' AND connection_id IS NOT NULL AND txid IS NOT NULL
          DO UPDATE SET times_seen = l.times_seen + EXCLUDED.times_seen,
                        last_seen_at = greatest(l.last_seen_at, EXCLUDED.last_seen_at),
-                       message = EXCLUDED.message, click_id = EXCLUDED.click_id, type = EXCLUDED.type, warnings = EXCLUDED.warnings,
+                       message = EXCLUDED.message, type = EXCLUDED.type, warnings = EXCLUDED.warnings,
                        fields = EXCLUDED.fields, request = EXCLUDED.request
        )
        SELECT ord, result, conversion_id::text AS conversion_id FROM settled`,

@@ -55,6 +55,24 @@ describe('pulled records that keep being rejected', () => {
   });
 });
 
+describe('pulled records that share a txid (a revenue feed day)', () => {
+  test('every unknown sub-id of the day is its own log row, counted on its own, and re-matched on its own', async () => {
+    const options = { source: 'api' as const, connectionId, logUnchanged: false };
+    const day = (clickId: string, payout: string) => ({ fields: { click_id: clickId, txid: 'tonic:2026-11-20', payout, ct: 'revenue', status: 'pending' }, request: { subid4: clickId, revenue: payout } });
+    await registrar.register([day('feed-sub-a', '0.40'), day('feed-sub-b', '1.10')], options);
+    await registrar.register([day('feed-sub-a', '0.45'), day('feed-sub-b', '1.10')], options);
+    const rows = await testDb.db('registration_log').where({ connection_id: connectionId, txid: 'tonic:2026-11-20' }).orderBy('click_id');
+    expect(rows.map((row) => [row.click_id, row.times_seen, row.request.revenue])).toEqual([
+      ['feed-sub-a', 2, '0.45'],
+      ['feed-sub-b', 2, '1.10'],
+    ]);
+    const campaign = await testDb.db('campaigns').where({ id: funnel.campaignId }).first();
+    await testDb.db('clicks').insert([{ click_id: 'feed-sub-b', campaign_id: campaign.id, offer_id: campaign.offer_id }]);
+    expect((await rematchUnknownClicks(testDb.db, registrar, ['feed-sub-b'])).accepted).toBe(1);
+    expect(await testDb.db('conversions').where({ txid: 'tonic:2026-11-20' }).first()).toMatchObject({ click_id: 'feed-sub-b', payout: '1.100000' });
+  });
+});
+
 describe('re-matching works in pages', () => {
   test('a backlog larger than a page is re-registered completely, a page at a time', async () => {
     const ids = Array.from({ length: 25 }, (_, index) => `paged-${index}`);
