@@ -25,13 +25,13 @@ export interface BatchContext {
 const WARNING_REPLACED_REQUEST = 'the raw request contained characters that cannot be stored (U+0000 or broken UTF-16); they were replaced by U+FFFD in the log';
 
 /**
- * The raw input as the log keeps it, storable. Replacements are reported as a warning on the
- * attempt (`warnings` is extended in place, once).
+ * The raw input as the log keeps it, storable, and the attempt's warnings: with one more when
+ * characters had to be replaced (the common clean case allocates nothing).
  */
-function storableRequest(input: RegistrationInput | undefined, warnings: string[]): unknown {
+function storableRequest(input: RegistrationInput | undefined, warnings: readonly string[]): { request: unknown; warnings: readonly string[] } {
   const { value, changed } = storableJson(input?.request ?? input?.fields ?? null);
-  if (changed && !warnings.includes(WARNING_REPLACED_REQUEST)) warnings.push(WARNING_REPLACED_REQUEST);
-  return value;
+  if (!changed || warnings.includes(WARNING_REPLACED_REQUEST)) return { request: value, warnings };
+  return { request: value, warnings: [...warnings, WARNING_REPLACED_REQUEST] };
 }
 
 /**
@@ -59,8 +59,7 @@ export function encodeRound(round: readonly Priced[], known: readonly KnownLogRo
     const receivedAt = item.receivedAt.toISOString();
     fxPairs.set(`${item.currency}/${occurredAt.slice(0, 10)}`, { currency: item.currency, day: occurredAt.slice(0, 10) });
     const reportedSame = item.reportedPayout === item.payout && (item.reportedPayout === null || item.reportedCurrency === item.currency);
-    const warnings = [...conversion.warnings];
-    const request = storableRequest(input, warnings);
+    const { request, warnings } = storableRequest(input, conversion.warnings);
     return {
       o: ord,
       c: click.click_id,
@@ -114,7 +113,7 @@ function encodeKnown(known: readonly KnownLogRow[], batch: BatchContext): Record
     const input = inputs[index];
     if (outcome.status === 'rejected' && input?.logRejection === false) continue;
     const result = normalized[index];
-    const warnings = [...outcome.warnings];
+    const { request, warnings } = storableRequest(input, outcome.warnings);
     const txid = result?.ok ? result.value.txid : (result?.rejection.txid ?? null);
     const row = {
       received_at: batch.receivedAt(index).toISOString(),
@@ -128,7 +127,7 @@ function encodeKnown(known: readonly KnownLogRow[], batch: BatchContext): Record
       line: input?.line ?? null,
       rematch_of: input?.rematchOf ?? null,
       fields: outcome.status === 'rejected' ? storableJson(input?.fields ?? null).value : null,
-      request: storableRequest(input, warnings),
+      request,
       client_ip: input?.clientIp ?? null,
       token_digest: input?.tokenDigest ?? null,
       intake_id: input?.intakeId ?? null,

@@ -56,6 +56,26 @@ function needsCleaning(value: string): boolean {
  * request is evidence and keeps tabs and other controls as they came.
  */
 export function storableJson(value: unknown): { value: unknown; changed: boolean } {
+  // The common case is clean: find out without allocating before copying anything.
+  if (!containsUnstorable(value)) return { value, changed: false };
+  return copyStorable(value);
+}
+
+/** Whether any string or key inside a JSON-like value holds something Postgres cannot store. */
+function containsUnstorable(value: unknown): boolean {
+  if (typeof value === 'string') return hasUnstorable(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (containsUnstorable(item)) return true;
+    return false;
+  }
+  for (const key in value as Record<string, unknown>) {
+    if (hasUnstorable(key) || containsUnstorable((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
+function copyStorable(value: unknown): { value: unknown; changed: boolean } {
   if (typeof value === 'string') {
     if (!hasUnstorable(value)) return { value, changed: false };
     return { value: value.replace(UNSTORABLE, REPLACEMENT), changed: true };
@@ -63,7 +83,7 @@ export function storableJson(value: unknown): { value: unknown; changed: boolean
   if (Array.isArray(value)) {
     let changed = false;
     const items = value.map((item) => {
-      const result = storableJson(item);
+      const result = copyStorable(item);
       changed ||= result.changed;
       return result.value;
     });
@@ -73,7 +93,7 @@ export function storableJson(value: unknown): { value: unknown; changed: boolean
     let changed = false;
     const entries = Object.entries(value as Record<string, unknown>).map(([key, item]) => {
       const cleanKey = hasUnstorable(key) ? key.replace(UNSTORABLE, REPLACEMENT) : key;
-      const result = storableJson(item);
+      const result = copyStorable(item);
       changed ||= result.changed || cleanKey !== key;
       return [cleanKey, result.value] as const;
     });

@@ -135,16 +135,22 @@ function price(
   const reportedCurrency = conversion.payoutCurrency ?? fallbackCurrency;
   const policy: DuplicatePolicy = click.duplicate_policy ?? 'ignore';
   const dedupKey = conversion.txid !== null ? `tx:${conversion.txid}` : policy === 'accept' ? acceptKey(conversion, input, options) : '';
-  const common = {
-    index, conversion, click, dedupKey, policy, receivedAt,
+  const manual = click.payout_mode === 'manual' && click.offer_payout !== null;
+  // One literal per conversion (no spreads): this runs for every input of every batch.
+  return {
+    index,
+    conversion,
+    click,
+    dedupKey,
+    policy,
+    receivedAt,
+    payout: manual ? click.offer_payout : conversion.payout,
+    currency: manual ? fallbackCurrency : reportedCurrency,
     reportedPayout: conversion.payout,
     reportedCurrency: conversion.payout === null ? null : reportedCurrency,
+    manual,
     unchangedResult: duplicateResult(conversion.txid, policy),
   };
-  if (click.payout_mode === 'manual' && click.offer_payout !== null) {
-    return { ...common, payout: click.offer_payout, currency: fallbackCurrency, manual: true };
-  }
-  return { ...common, payout: conversion.payout, currency: reportedCurrency, manual: false };
 }
 
 /**
@@ -167,7 +173,7 @@ function groupIntoRounds(priced: readonly Priced[]): Pick<BatchPlan, 'rounds' | 
   const repeats: { item: Priced; original: number }[] = [];
   for (const item of priced) {
     // Random accept-policy keys never repeat, so those conversions are never collapsed.
-    const repeatKey = [item.click.click_id, item.conversion.type, item.dedupKey, item.conversion.status, item.payout, item.currency, item.reportedPayout, item.conversion.networkStatus].join('\u0000');
+    const repeatKey = `${item.click.click_id}\u0000${item.conversion.type}\u0000${item.dedupKey}\u0000${item.conversion.status}\u0000${item.payout}\u0000${item.currency}\u0000${item.reportedPayout}\u0000${item.conversion.networkStatus}`;
     const original = firstOfRepeat.get(repeatKey);
     if (original !== undefined) {
       repeats.push({ item, original });
