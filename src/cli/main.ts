@@ -3,7 +3,7 @@ import { loadConfig } from '../config/config';
 import { maskUrlPasswords } from '../util/mask-secrets';
 import { createAndMigrate } from '../db/migrate';
 import { openServices } from '../runtime/services';
-import { explainConnectionError } from '../util/connection-errors';
+import { explainConnectionError, ServiceUnreachableError } from '../util/connection-errors';
 import { runUpload } from './upload-command';
 import { runExample } from './example-command';
 import { createLogger } from '../log/logger';
@@ -74,8 +74,15 @@ export function buildProgram(): Command {
     .description('run the HTTP server: tracking endpoints, admin API, docs (no workers)')
     .action(async () => {
       const config = loadConfig();
-      await migrate(config.databaseUrl);
       const logger = createLogger(config.logLevel);
+      try {
+        await migrate(config.databaseUrl);
+      } catch (error) {
+        // With the spool, postbacks are taken (and kept on disk) while Postgres is away, even
+        // across a restart; the schema was migrated by an earlier start.
+        if (!config.spool.enabled || !(error instanceof ServiceUnreachableError)) throw error;
+        logger.warn({ err: (error as Error).message }, 'could not migrate: Postgres is unreachable; serving with postbacks spooled until it is back');
+      }
       const runtime = await startHttp(config, logger);
       out(`tally serve listening on ${runtime.address} (admin API /api/v1, docs /docs)\n`);
       if (config.adminTokenGenerated) out(`admin token (generated, kept in ${config.stateDir}/admin-token): ${config.adminToken}\n`);

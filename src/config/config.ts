@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../util/errors';
 import { maskUrlPasswords } from '../util/mask-secrets';
@@ -49,6 +50,21 @@ export interface TallyConfig {
   readonly intake: { readonly maxInFlight: number; readonly maxWaitMs: number; readonly maxPending: number };
   /** How long a worker's job lock lasts; a killed worker's job is retried after it (ms). */
   readonly workerLockMs: number;
+  /** First wait before a pull or backfill that failed transiently (5xx, network) is retried; doubles per attempt up to 15 minutes (ms). */
+  readonly jobBackoffMs: number;
+  /** The local durable spool in front of Postgres (DESIGN "Durability when Postgres is away"). */
+  readonly spool: SpoolConfig;
+}
+
+/** SPOOL_ENABLED / SPOOL_DIR / SPOOL_MAX_MB / SPOOL_AFTER_MS. */
+export interface SpoolConfig {
+  readonly enabled: boolean;
+  /** Each `serve` process owns a subdirectory of it. */
+  readonly dir: string;
+  /** Beyond this many bytes in a process's spool, postbacks get 503 with Retry-After. */
+  readonly maxBytes: number;
+  /** A postback whose commit has not happened within this many milliseconds is spooled and answered 202. */
+  readonly afterMs: number;
 }
 
 const currency = (name: string) =>
@@ -116,6 +132,11 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, { message: 'METRICS_TOKEN must be at least 16 characters' }).optional(),
   METRICS_PORT: intRange('METRICS_PORT', 1, 65535).optional(),
   TALLY_WORKER_LOCK_MS: z.coerce.number().int().min(1000, { message: 'TALLY_WORKER_LOCK_MS must be an integer of at least 1000' }).default(60_000),
+  TALLY_JOB_BACKOFF_MS: intRange('TALLY_JOB_BACKOFF_MS', 100, 3_600_000).default(30_000),
+  SPOOL_ENABLED: boolean('SPOOL_ENABLED').default(true),
+  SPOOL_DIR: z.string().optional(),
+  SPOOL_MAX_MB: intRange('SPOOL_MAX_MB', 1, 1_048_576).default(1024),
+  SPOOL_AFTER_MS: intRange('SPOOL_AFTER_MS', 10, 600_000).default(2000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
   }).default('info'),
@@ -181,6 +202,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TallyConfig {
     stateDir: values.TALLY_STATE_DIR,
     intake: { maxInFlight: values.TALLY_INTAKE_IN_FLIGHT, maxWaitMs: values.TALLY_INTAKE_WAIT_MS, maxPending: values.TALLY_INTAKE_MAX_PENDING },
     workerLockMs: values.TALLY_WORKER_LOCK_MS,
+    jobBackoffMs: values.TALLY_JOB_BACKOFF_MS,
+    spool: {
+      enabled: values.SPOOL_ENABLED,
+      dir: values.SPOOL_DIR ?? join(values.TALLY_STATE_DIR, 'spool'),
+      maxBytes: values.SPOOL_MAX_MB * 1024 * 1024,
+      afterMs: values.SPOOL_AFTER_MS,
+    },
     logLevel: values.LOG_LEVEL,
   };
 }

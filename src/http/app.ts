@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import formBody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -51,6 +52,10 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     bodyLimit: BODY_LIMIT,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? ctx.config.trustProxy),
     return503OnClosing: true,
+    // Every request gets an id of the server's choosing (a postback's becomes its intake id, which
+    // the ledger keeps unique, so a client must not pick it); logs carry it as reqId.
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     // Errors the router raises before any route runs (a malformed or over-long path) get the same
@@ -86,6 +91,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
   await app.register(formBody, { bodyLimit: BODY_LIMIT });
 
   app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
     if (request.raw.url && request.raw.url.length > MAX_URL_LENGTH) {
       return reply.status(414).send({ error: { code: 'uri_too_long', message: `the URL is longer than ${MAX_URL_LENGTH} characters` } });
     }

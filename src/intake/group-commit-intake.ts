@@ -1,6 +1,6 @@
 import type { Registrar } from '../pipeline/registrar';
 import type { RegistrationInput, RegistrationOutcome } from '../pipeline/types';
-import type { ConversionIntake, IntakeOptions } from './conversion-intake';
+import { sameIntakeOptions, type ConversionIntake, type IntakeOptions } from './conversion-intake';
 
 interface Pending {
   readonly input: RegistrationInput;
@@ -118,7 +118,7 @@ export class GroupCommitIntake implements ConversionIntake {
       // Groups with equal options that queued up while the slots were busy go out together.
       for (let index = 0; index < this.ready.length && group.items.length < this.maxBatchSize * 4; ) {
         const other = this.ready[index] as Group;
-        if (sameOptions(other.options, group.options)) {
+        if (sameIntakeOptions(other.options, group.options)) {
           group.items.push(...other.items);
           this.ready.splice(index, 1);
         } else {
@@ -146,9 +146,4 @@ export class GroupCommitIntake implements ConversionIntake {
       items.forEach((item) => item.reject(error));
     }
   }
-}
-
-function sameOptions(a: IntakeOptions, b: IntakeOptions): boolean {
-  return a.source === b.source && (a.connectionId ?? null) === (b.connectionId ?? null) && (a.uploadId ?? null) === (b.uploadId ?? null)
-    && (a.networkId ?? null) === (b.networkId ?? null) && (a.offerId ?? null) === (b.offerId ?? null) && (a.defaultType ?? null) === (b.defaultType ?? null);
 }

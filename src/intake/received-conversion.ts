@@ -17,6 +17,11 @@ export interface ConversionRequestParts {
   readonly ip: string;
   /** The cf_click_id cookie, when the browser sent one. */
   readonly cookieClickId: string | undefined;
+  /**
+   * The request id the server gave the request (never one a client chose): it becomes the intake
+   * id, so the ledger row, the spool entry and every log line about the postback share it.
+   */
+  readonly requestId?: string;
 }
 
 /** What the intake layer decided about a request; the pipeline judges the rest once the click is known. */
@@ -30,6 +35,8 @@ export interface ReceivedConversion {
   readonly warnings: readonly string[];
 }
 
+/** The ledger keeps intake ids as uuid. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CLICK_ID_NAMES = ['click_id', 'cf_click_id', 'cid', 'clickid'];
 /** Parameters that are credentials or transport details, never stored as conversion data. */
 const SECRET_PARAMS = new Set(['token']);
@@ -111,7 +118,7 @@ export function receiveConversion(parts: ConversionRequestParts, secretKey: Buff
       request: request.value,
       clientIp: parts.ip,
       tokenDigest: token === undefined ? null : tokenDigest(secretKey, token),
-      intakeId: randomUUID(),
+      intakeId: parts.requestId !== undefined && UUID.test(parts.requestId) ? parts.requestId : randomUUID(),
       receivedAt: now,
       ...(unreadable
         ? {

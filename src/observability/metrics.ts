@@ -53,6 +53,47 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly postbacks = new Counter({
+    name: 'tally_postbacks_total',
+    help: 'Requests to /cf/cv by route and how they were answered: accepted, duplicate, updated, rejected, queued (spooled, 202), limited (429) or refused (503)',
+    labelNames: ['route', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly spoolAppended = new Counter({
+    name: 'tally_spool_appended_total',
+    help: 'Postbacks made durable in the local spool, by why they did not go straight to Postgres (backlog, slow_commit, intake_full, database_error)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly spoolRefused = new Counter({
+    name: 'tally_spool_refused_total',
+    help: 'Postbacks answered 503 because the spool could not take them (full: SPOOL_MAX_MB reached; unwritable: a disk error)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly spoolDrained = new Counter({
+    name: 'tally_spool_drained_total',
+    help: 'Spooled postbacks registered by the drain, by outcome (a copy whose original committed late is a duplicate)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly spoolDrainErrors = new Counter({
+    name: 'tally_spool_drain_errors_total',
+    help: 'Failed attempts to register a spooled batch (Postgres still away); the batch is retried',
+    registers: [this.registry],
+  });
+  readonly spoolCorrupt = new Counter({
+    name: 'tally_spool_corrupt_total',
+    help: 'Spool data that could not be read back (disk damage); copied aside for inspection. Should stay 0',
+    registers: [this.registry],
+  });
+  readonly pullRuns = new Counter({
+    name: 'tally_pull_runs_total',
+    help: 'Pull and backfill job runs by kind and result (completed, skipped, cancelled, rate_limited, retrying, failed)',
+    labelNames: ['kind', 'result'],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tally_' });
   }

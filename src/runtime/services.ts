@@ -27,13 +27,18 @@ export function createRegistrar(db: Db, config: TallyConfig, metrics?: Metrics):
 }
 
 /** Opens the database (checking that it answers) and builds the pipeline. */
-export async function openServices(config: TallyConfig, options: { poolMax?: number; applicationName?: string; metrics?: Metrics } = {}): Promise<Services> {
+export async function openServices(
+  config: TallyConfig,
+  options: { poolMax?: number; applicationName?: string; metrics?: Metrics; /** Start even when Postgres does not answer (serve with a spool). */ allowUnreachable?: boolean } = {},
+): Promise<Services> {
   const db = createDb(config.databaseUrl, { ...(options.poolMax ? { poolMax: options.poolMax } : {}), ...(options.applicationName ? { applicationName: options.applicationName } : {}) });
   try {
     await query(db, 'SELECT 1');
   } catch (error) {
-    await db.destroy();
-    throw explainConnectionError(error, 'Postgres', config.databaseUrl);
+    if (!options.allowUnreachable) {
+      await db.destroy();
+      throw explainConnectionError(error, 'Postgres', config.databaseUrl);
+    }
   }
   // One pipeline per process: every route and job shares it (and its cache of known types).
   const { metrics } = options;

@@ -11,6 +11,14 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** A service (Postgres, Redis) could not be reached at all: nothing was wrong with the request. */
+export class ServiceUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServiceUnreachableError';
+  }
+}
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN']);
 
 /**
@@ -22,7 +30,7 @@ export function explainConnectionError(error: unknown, service: 'Postgres' | 'Re
   const message = (error as Error | null)?.message ?? String(error);
   if ((code && NETWORK_CODES.has(code)) || /ECONNREFUSED|connect ETIMEDOUT|getaddrinfo/.test(message)) {
     const variable = service === 'Postgres' ? 'DATABASE_URL' : 'REDIS_URL';
-    return new Error(`cannot reach ${service} at ${safeUrl(url)} (${code ?? message}); start it or point ${variable} at a running server`);
+    return new ServiceUnreachableError(`cannot reach ${service} at ${safeUrl(url)} (${code ?? message}); start it or point ${variable} at a running server`);
   }
   if (code === '28P01' || code === '28000') {
     return new Error(`${service} at ${safeUrl(url)} refused the login (${maskUrlPasswords(message)}); fix the user/password in DATABASE_URL`);

@@ -39,6 +39,8 @@ export function testConfig(overrides: Partial<TallyConfig> = {}): TallyConfig {
     metricsToken: undefined,
     metricsPort: undefined,
     workerLockMs: 60_000,
+    jobBackoffMs: 30_000,
+    spool: { enabled: false, dir: '/tmp/tally-test-spool', maxBytes: 64 * 1024 * 1024, afterMs: 2000 },
     ...overrides,
   };
 }

@@ -1,40 +1,56 @@
 import { query } from '../../db/sql';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context';
-import { requireAdmin } from '../plugins/admin-auth';
+import { metricsRoute } from './metrics';
 
-/** Liveness, readiness (Postgres and Redis reachable) and Prometheus metrics. */
+/** How long /readyz waits for a dependency before calling it `timeout`. */
+const CHECK_TIMEOUT_MS = 2000;
+
+/**
+ * Liveness, readiness and Prometheus metrics. Ready means a postback can be made durable now:
+ * Postgres answers, or the spool is enabled and has room — so a load balancer keeps a `serve`
+ * whose Postgres is away. Every dependency's state is listed; Redis is listed but not required
+ * (postbacks do not need it; the flood limits fail open without it).
+ */
 export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const checks: Record<string, string> = {};
-    const withTimeout = <T>(promise: Promise<T>): Promise<T> =>
-      Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref())]);
-    // States only: raw error text could name hosts, users or paths.
-    const state = (error: unknown): string => (/timed out/.test((error as Error).message) ? 'timeout' : 'unreachable');
-    try {
-      await withTimeout(query(ctx.db, 'SELECT 1'));
-      checks.postgres = 'ok';
-    } catch (error) {
-      checks.postgres = state(error);
-    }
-    if (ctx.redis) {
-      try {
-        await withTimeout(ctx.redis.ping());
-        checks.redis = 'ok';
-      } catch (error) {
-        checks.redis = state(error);
-      }
-    }
-    const ready = Object.values(checks).every((value) => value === 'ok');
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    const [postgres, redis] = await Promise.all([
+      probe(() => query(ctx.db, 'SELECT 1')),
+      ctx.redis ? probe(() => (ctx.redis as NonNullable<typeof ctx.redis>).ping()) : Promise.resolve(undefined),
+    ]);
+    const checks: Record<string, string> = { postgres };
+    if (redis !== undefined) checks.redis = redis;
+    checks.spool = ctx.spool ? ctx.spool.state : 'disabled';
+    const ready = postgres === 'ok' || (ctx.spool?.acceptsPostbacks ?? false);
+    const spool = ctx.spool?.stats();
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not_ready',
+      checks,
+      ...(spool ? { spool: { entries: spool.entries, bytes: spool.bytes, oldest_received_at: spool.oldestAt?.toISOString() ?? null } } : {}),
+    });
   });
 
-  // Prometheus sends the admin token (or METRICS_TOKEN) as a bearer token unless METRICS_PUBLIC=true.
-  const metricsAuth = requireAdmin(ctx.config.adminToken, { alsoAccept: ctx.config.metricsToken ? [ctx.config.metricsToken] : [] });
-  app.get('/metrics', { schema: { hide: true }, onRequest: ctx.config.metricsPublic ? [] : [metricsAuth] }, async (_request, reply) => {
-    reply.header('Content-Type', ctx.metrics.registry.contentType);
-    return ctx.metrics.registry.metrics();
-  });
+  await app.register(metricsRoute, { metrics: ctx.metrics, config: ctx.config });
 }
+
+/** A dependency's state: `ok`, `timeout` or `unreachable` — never raw error text, which could name hosts, users or paths. */
+async function probe(check: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new ProbeTimeout()), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return error instanceof ProbeTimeout ? 'timeout' : 'unreachable';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class ProbeTimeout extends Error {}

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IntakeOutcome } from '../../intake/conversion-intake';
 import { IntakeFullError } from '../../intake/group-commit-intake';
 import { receiveConversion } from '../../intake/received-conversion';
 import type { RegistrationOutcome } from '../../pipeline/types';
+import { SpoolFullError, SpoolWriteError } from '../../spool/spool';
 import type { AppContext } from '../context';
 import { clickIdFromCookie } from '../tracking-cookie';
 import { UnreadableBody } from '../unreadable-body';
@@ -12,6 +14,8 @@ export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAA
 /** Seconds a refused-for-load or over-limit sender is asked to wait. */
 const RETRY_AFTER_SECONDS = 60;
 const INTAKE_FULL_RETRY_AFTER_SECONDS = 5;
+const SPOOL_FULL_RETRY_AFTER_SECONDS = 30;
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 10;
 
 /** HTTP status for an outcome: 200 when registered or already known, otherwise why not. */
 export function statusFor(outcome: RegistrationOutcome): number {
@@ -38,8 +42,8 @@ function gif(reply: FastifyReply, status: number): FastifyReply {
 /**
  * GET|POST /cf/cv (alias /cf/postback): S2S postbacks, image pixels and the conversion script.
  * The intake layer decides route, fields and trust evidence; the pipeline matches, judges trust,
- * prices and stores. The answer goes out only after the outcome is committed. Image requests
- * always get a 1×1 GIF.
+ * prices and stores. The answer goes out only after the outcome is durable: committed, or
+ * spooled (202 `queued`). Image requests always get a 1×1 GIF.
  */
 export async function conversionRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   // Any other content type is read as text and logged as an unreadable attempt, never refused unseen.
@@ -57,32 +61,50 @@ export async function conversionRoutes(app: FastifyInstance, { ctx }: { ctx: App
         headers: request.headers,
         ip: request.ip,
         cookieClickId: clickIdFromCookie(request),
+        requestId: request.id,
       },
       ctx.config.secretKey,
     );
+    const answered = (outcome: string): void => {
+      ctx.metrics.postbacks.inc({ route: received.route, outcome });
+    };
     const flood = ctx.flood;
     const overLimit = flood ? await flood.overRejectLimit(request.ip) : false;
     const input = overLimit ? { ...received.input, logRejection: false } : received.input;
 
-    let outcome: RegistrationOutcome;
+    let settled: IntakeOutcome;
     try {
-      outcome = await ctx.intake.submit(input, { source: received.route });
+      settled = await ctx.intake.submit(input, { source: received.route });
     } catch (error) {
-      if (error instanceof IntakeFullError) {
-        ctx.metrics.intakeRefused.inc({ reason: 'intake_full' });
-        reply.header('Retry-After', String(INTAKE_FULL_RETRY_AFTER_SECONDS));
+      answered('refused');
+      if (error instanceof IntakeFullError || error instanceof SpoolFullError) {
+        ctx.metrics.intakeRefused.inc({ reason: error instanceof SpoolFullError ? 'spool_full' : 'intake_full' });
+        if (error instanceof SpoolFullError) ctx.metrics.spoolRefused.inc({ reason: 'full' });
+        reply.header('Retry-After', String(error instanceof SpoolFullError ? SPOOL_FULL_RETRY_AFTER_SECONDS : INTAKE_FULL_RETRY_AFTER_SECONDS));
         if (received.image) return gif(reply, 503);
         return reply.status(503).send({ error: { code: 'busy', message: `${error.message}; nothing was registered` } });
       }
+      if (error instanceof SpoolWriteError) ctx.metrics.spoolRefused.inc({ reason: 'unwritable' });
       request.log.error({ err: error }, 'conversion could not be registered');
+      reply.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
       if (received.image) return gif(reply, 503);
       return reply.status(503).send({ error: { code: 'unavailable', message: 'the conversion could not be stored right now; retry (nothing was registered)' } });
     }
+
+    if (settled.status === 'queued') {
+      // Durable in the local spool; registered (and logged with its outcome) once the database is back.
+      answered('queued');
+      reply.header('Cache-Control', 'no-store');
+      if (received.image) return gif(reply, 202);
+      return reply.status(202).send({ status: 'queued', message: 'stored durably; it will be registered as soon as the database takes writes again' });
+    }
+    const outcome: RegistrationOutcome = settled;
 
     if (outcome.status === 'rejected' && flood) {
       await flood.countRejection(request.ip);
       if (overLimit) {
         ctx.metrics.rejectionsSuppressed.inc({ reason: outcome.reason ?? 'unknown' });
+        answered('limited');
         reply.header('Retry-After', String(RETRY_AFTER_SECONDS));
         if (received.image) return gif(reply, 200);
         return reply.status(429).send({
@@ -94,6 +116,7 @@ export async function conversionRoutes(app: FastifyInstance, { ctx }: { ctx: App
       }
     }
 
+    answered(outcome.status);
     reply.header('Cache-Control', 'no-store');
     if (received.image) return gif(reply, 200);
     const warnings = [...received.warnings, ...outcome.warnings];
