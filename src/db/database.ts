@@ -21,6 +21,9 @@ export function createDb(databaseUrl: string, options: { poolMax?: number; appli
     },
     pool: { min: 0, max: options.poolMax ?? 10 },
     acquireConnectionTimeout: 10_000,
+    // knex prints every failed connection attempt to the console; the callers see the same error
+    // and log it once (a spool draining while Postgres is away would otherwise print one per retry).
+    log: { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined },
   });
 }
 

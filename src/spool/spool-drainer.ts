@@ -23,6 +23,18 @@ export interface DrainerOptions {
 
 class DrainStopped extends Error {}
 
+/** The parameters a postback may carry its click ID in (see received-conversion.ts). */
+const CLICK_ID_PARAMS = ['click_id', 'cf_click_id', 'cid', 'clickid'];
+
+/** Which click an entry reports for, as far as its raw fields say (a rough key: over-splitting is harmless). */
+function clickKey(entry: SpooledPostback): string {
+  for (const name of CLICK_ID_PARAMS) {
+    const value = entry.input.fields[name];
+    if (typeof value === 'string' && value.trim() !== '') return value.trim().toLowerCase();
+  }
+  return '';
+}
+
 /**
  * Registers a spool log's entries through the pipeline in arrival order, one batch at a time,
  * and moves the log's cursor past a batch only once every entry of it is committed. A batch that
@@ -98,8 +110,16 @@ export class SpoolDrainer {
     this.head = entries[0]?.input.receivedAt;
     for (let start = 0; start < entries.length; ) {
       const first = entries[start] as SpooledPostback;
+      const clicks = new Set([clickKey(first)]);
       let end = start + 1;
-      while (end < entries.length && sameIntakeOptions((entries[end] as SpooledPostback).options, first.options)) end += 1;
+      for (; end < entries.length; end += 1) {
+        const entry = entries[end] as SpooledPostback;
+        // A second report for the same click starts a new batch: within one pipeline batch an
+        // A-B-A sequence of reports collapses the last A into a repeat of the first, so reports
+        // of one conversion are registered one batch after the other, in arrival order.
+        if (!sameIntakeOptions(entry.options, first.options) || clicks.has(clickKey(entry))) break;
+        clicks.add(clickKey(entry));
+      }
       await this.register(entries.slice(start, end));
       start = end;
       this.head = entries[start]?.input.receivedAt;

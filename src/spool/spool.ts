@@ -60,6 +60,8 @@ export class Spool {
   private adopting: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private writeFailed = false;
+  /** Size of the last postback refused for room; `full` while it still would not fit. */
+  private refusedBytes: number | undefined;
   private quarantined = 0;
 
   private constructor(
@@ -104,7 +106,10 @@ export class Spool {
 
   get state(): SpoolState {
     if (this.writeFailed) return 'unwritable';
-    if (this.own.pendingBytes >= this.settings.maxBytes) return 'full';
+    if (this.refusedBytes !== undefined) {
+      if (this.own.pendingBytes + this.refusedBytes > this.settings.maxBytes) return 'full';
+      this.refusedBytes = undefined;
+    }
     return this.hasBacklog ? 'draining' : 'ok';
   }
 
@@ -134,7 +139,11 @@ export class Spool {
    */
   async append(entry: SpooledPostback): Promise<void> {
     const payload = encodeSpooledPostback(entry);
-    if (this.own.pendingBytes + payload.length + FRAME_HEADER_BYTES > this.settings.maxBytes) throw new SpoolFullError(this.settings.maxBytes);
+    const size = payload.length + FRAME_HEADER_BYTES;
+    if (this.own.pendingBytes + size > this.settings.maxBytes) {
+      this.refusedBytes = size;
+      throw new SpoolFullError(this.settings.maxBytes);
+    }
     this.drainer.noteAppend(entry.input.receivedAt);
     try {
       await this.own.append(payload);
