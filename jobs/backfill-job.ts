@@ -3,15 +3,19 @@ import type { PreparedStatement } from '../src/db/sql';
 import { query, type Queryable } from '../src/db/sql';
 import { connectorContextFor, type JobDeps } from './job-deps';
 import { pullChunk } from './pull-chunk';
+import { classifyFailure } from './failures';
 import { recordFailure } from './pull-job';
 import { pullRevenueChunk } from './revenue-pull';
 import { backfillWindow, splitWindow } from './windows';
 
 export interface BackfillJobData {
   readonly backfillId: string;
+  /** Id of the HTTP request that started the backfill. */
+  readonly requestId?: string;
 }
 
-export type BackfillStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** `waiting`: rate-limited or retrying after a transient failure; the job resumes by itself. */
+export type BackfillStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
 
 export interface BackfillRow {
   id: string;
@@ -67,17 +71,31 @@ export async function findBackfill(db: Queryable, id: string): Promise<BackfillR
   return row;
 }
 
+/** A cancellation seen between pages: the backfill stops before fetching more. */
+export class BackfillCancelledError extends Error {
+  constructor(id: string) {
+    super(`backfill ${id} was cancelled`);
+    this.name = 'BackfillCancelledError';
+  }
+}
+
+const CANCELLED: PreparedStatement = { name: 'tally_backfill_cancelled_v1', text: "SELECT status = 'cancelled' AS cancelled FROM backfills WHERE id = $1" };
+
 /**
  * Runs (or resumes) a backfill: every chunk without `done_at`, in order. A chunk is marked done in
  * the transaction that stores its last page, so a worker killed at any point resumes at the first
- * unfinished chunk; pages it re-reads come back as unchanged duplicates. Checks for cancellation
- * between chunks and pages.
+ * unfinished chunk; pages it re-reads come back as unchanged duplicates. A cancellation takes
+ * effect between pages: the page being stored is kept, nothing further is fetched. A failure the
+ * job will retry (a rate limit, a 5xx) leaves the backfill `waiting`; only the worker, once
+ * retrying is over, marks it `failed` ({@link markBackfillFailed}).
  */
-export async function runBackfill(deps: JobDeps, data: BackfillJobData, signal: AbortSignal, onProgress: (done: number, total: number) => Promise<void>): Promise<BackfillRow> {
+export async function runBackfill(deps: JobDeps, data: BackfillJobData, jobSignal: AbortSignal, onProgress: (done: number, total: number) => Promise<void>): Promise<BackfillRow> {
   const backfill = await findBackfill(deps.db, data.backfillId);
   if (!backfill) throw new Error(`backfill ${data.backfillId} does not exist`);
   if (backfill.status === 'cancelled' || backfill.status === 'completed') return backfill;
   await query(deps.db, "UPDATE backfills SET status = 'running', error = NULL, updated_at = now() WHERE id = $1 AND status <> 'cancelled'", [backfill.id]);
+  const cancel = new AbortController();
+  const signal = AbortSignal.any([jobSignal, cancel.signal]);
   try {
     const connection = await loadConnection(deps.db, deps.secretKey, backfill.connection_id);
     const context = connectorContextFor(deps, connection, signal);
@@ -93,6 +111,8 @@ export async function runBackfill(deps: JobDeps, data: BackfillJobData, signal: 
       await pullDays(deps, connection, context, { from: chunk.window_from, to: chunk.window_to }, async (transaction, page, last) => {
         await transaction.query(COUNT_PAGE, [backfill.id, page.fetched, page.inserted, page.updated, page.unchanged, page.unmatched, page.rejected]);
         if (last) await transaction.query(CHUNK_DONE, [backfill.id, chunk.chunk_index]);
+        // Checked with every page: the page commits, and the next request is aborted.
+        if (!last && (await isCancelled(transaction, backfill.id))) cancel.abort(new BackfillCancelledError(backfill.id));
       });
       done += 1;
       await onProgress(done, backfill.chunks_total);
@@ -101,16 +121,24 @@ export async function runBackfill(deps: JobDeps, data: BackfillJobData, signal: 
       [backfill.id],
     );
   } catch (error) {
-    await query(deps.db, "UPDATE backfills SET status = 'failed', error = $1, updated_at = now() WHERE id = $2 AND status <> 'cancelled'", [(error as Error).message.slice(0, 2000), backfill.id]);
+    if (cancel.signal.aborted || (await isCancelled(deps.db, backfill.id).catch(() => false))) return (await findBackfill(deps.db, backfill.id)) as BackfillRow;
+    const permanent = classifyFailure(error) === 'permanent';
+    await query(deps.db, `UPDATE backfills SET status = $1, error = $2, updated_at = now() WHERE id = $3 AND status <> 'cancelled'`,
+      [permanent ? 'failed' : 'waiting', (error as Error).message.slice(0, 2000), backfill.id]);
     await recordFailure(deps, backfill.connection_id, undefined, error);
     throw error;
   }
   return (await findBackfill(deps.db, backfill.id)) as BackfillRow;
 }
 
+/** The job gave up (permanent error, or retries used up): the backfill is `failed` with the reason. */
+export async function markBackfillFailed(db: Queryable, id: string, message: string): Promise<void> {
+  await query(db, "UPDATE backfills SET status = 'failed', error = $1, updated_at = now() WHERE id = $2 AND status NOT IN ('cancelled', 'completed')", [message.slice(0, 2000), id]);
+}
+
 async function isCancelled(db: Queryable, id: string): Promise<boolean> {
-  const [row] = await query<{ status: string }>(db, 'SELECT status FROM backfills WHERE id = $1', [id]);
-  return row?.status === 'cancelled';
+  const [row] = await query<{ cancelled: boolean }>(db, CANCELLED, [id]);
+  return row?.cancelled === true;
 }
 
 /** A backfill as the API shows it. */

@@ -22,6 +22,8 @@ export interface JobDeps {
   /** HTTP retry tuning (tests shorten the waits; production uses the kit's defaults). */
   readonly http?: Pick<ContextOptions, 'retries' | 'baseDelayMs' | 'maxRetryAfterMs' | 'sleep'>;
   readonly now?: () => Date;
+  /** How long a pull's connection lock outlives a worker that was killed (renewed while the pull runs); TALLY_WORKER_LOCK_MS. */
+  readonly lockMs?: number;
 }
 
 /**

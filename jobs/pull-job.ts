@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { loadConnection, markConnectionHealth, type LoadedConnection } from '../src/connections/connection-store';
 import type { PreparedStatement } from '../src/db/sql';
 import { query } from '../src/db/sql';
@@ -6,8 +5,12 @@ import { classifyFailure } from './failures';
 import { connectorContextFor, type JobDeps } from './job-deps';
 import { pullChunk } from './pull-chunk';
 import { runRevenuePull } from './revenue-pull';
+import { RenewedLock } from './renewed-lock';
 import { addStats, emptyStats, type PullStats } from './pull-stats';
 import { pullWindow, splitWindow } from './windows';
+
+/** How long a pull's lock outlives a killed worker when JobDeps does not say (TALLY_WORKER_LOCK_MS does). */
+const DEFAULT_PULL_LOCK_MS = 30_000;
 
 export type PullTrigger = 'schedule' | 'manual' | 'demo';
 
@@ -15,6 +18,8 @@ export type PullTrigger = 'schedule' | 'manual' | 'demo';
 export interface PullJobData {
   readonly connectionId: string;
   readonly trigger: PullTrigger;
+  /** Id of the HTTP request that queued a manual pull, so its log lines can be found together. */
+  readonly requestId?: string;
 }
 
 export type PullResult =
@@ -38,14 +43,14 @@ const COUNT_RUN: PreparedStatement = {
  * A scheduled or manual pull of one connection: window = checkpoint − lookback … now, split into
  * the connector's max window; pages go through the pipeline as they arrive; the checkpoint moves
  * to a chunk's end in the transaction that stores the chunk's last page. One pull per connection
- * runs at a time (a Redis lock); a second one is skipped.
+ * runs at a time: a Redis lock renewed while the pull runs (see RenewedLock), so a killed
+ * worker's pull is resumed within one lock period and a long pull never loses it; a second pull
+ * of the connection meanwhile is skipped.
  */
-export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | undefined, signal: AbortSignal): Promise<PullResult> {
-  const lockKey = `${deps.queuePrefix}:pull-lock:${data.connectionId}`;
-  const token = randomUUID();
-  if ((await deps.redis.set(lockKey, token, 'PX', 15 * 60_000, 'NX')) !== 'OK') {
-    return { status: 'skipped', reason: 'another pull of this connection is running' };
-  }
+export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | undefined, jobSignal: AbortSignal): Promise<PullResult> {
+  const lock = await RenewedLock.acquire(deps.redis, `${deps.queuePrefix}:pull-lock:${data.connectionId}`, deps.lockMs ?? DEFAULT_PULL_LOCK_MS);
+  if (!lock) return { status: 'skipped', reason: 'another pull of this connection is running' };
+  const signal = AbortSignal.any([jobSignal, lock.signal]);
   let connection: LoadedConnection | undefined;
   let runId: string | undefined;
   try {
@@ -84,8 +89,7 @@ export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | 
     await recordFailure(deps, data.connectionId, runId, error);
     throw error;
   } finally {
-    // Release only our own lock (compare-and-delete).
-    await deps.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end", 1, lockKey, token);
+    await lock.release();
   }
 }
 

@@ -51,30 +51,30 @@ export class PullService {
     return { scheduled: [...wanted], removed };
   }
 
-  /** Queues a pull now; returns the job id. */
-  async enqueuePull(connectionId: string, trigger: PullTrigger = 'manual'): Promise<string> {
+  /** Queues a pull now; returns the job id. `requestId` ties the job's log lines to the request that asked for it. */
+  async enqueuePull(connectionId: string, trigger: PullTrigger = 'manual', requestId?: string): Promise<string> {
     await loadConnection(this.db, this.secretKey, connectionId, { validate: false });
-    const job = await this.queues.pull.add('pull', { connectionId, trigger }, { jobId: `${trigger}-${connectionId}-${Date.now()}` });
+    const job = await this.queues.pull.add('pull', { connectionId, trigger, ...(requestId ? { requestId } : {}) }, { jobId: `${trigger}-${connectionId}-${Date.now()}` });
     return job.id as string;
   }
 
   /** Creates a backfill over whole UTC days and queues it. */
-  async startBackfill(connectionId: string, fromDay: string, toDay: string): Promise<BackfillRow> {
+  async startBackfill(connectionId: string, fromDay: string, toDay: string, requestId?: string): Promise<BackfillRow> {
     const connection = await loadConnection(this.db, this.secretKey, connectionId, { validate: false });
     const window = backfillWindow(fromDay, toDay);
     if (window.from >= window.to) throw new InputError(`"from" (${fromDay}) must not be after "to" (${toDay})`, 'invalid_range');
     if (window.from.getTime() > Date.now()) throw new InputError(`"from" (${fromDay}) is in the future`, 'invalid_range');
     const backfill = await createBackfill(this.db, { id: connectionId, maxWindowDays: connection.connector.maxWindowDays }, fromDay, toDay);
-    const job = await this.queues.backfill.add('backfill', { backfillId: backfill.id }, { jobId: `backfill-${backfill.id}` });
+    const job = await this.queues.backfill.add('backfill', { backfillId: backfill.id, ...(requestId ? { requestId } : {}) }, { jobId: `backfill-${backfill.id}` });
     await query(this.db, 'UPDATE backfills SET job_id = $1 WHERE id = $2', [job.id, backfill.id]);
     return { ...backfill, job_id: job.id ?? null };
   }
 
-  /** Stops a backfill: a queued one never starts, a running one stops after its current page. */
+  /** Stops a backfill: a queued or waiting one never runs again, a running one stops after its current page. */
   async cancelBackfill(id: string): Promise<BackfillRow> {
     const backfill = await findBackfill(this.db, id);
     if (!backfill) throw new NotFoundError(`backfill ${id} does not exist`, 'backfill_not_found');
-    if (backfill.status === 'queued' || backfill.status === 'running') {
+    if (backfill.status === 'queued' || backfill.status === 'running' || backfill.status === 'waiting') {
       await query(this.db, "UPDATE backfills SET status = 'cancelled', finished_at = now(), updated_at = now() WHERE id = $1", [id]);
       const job = backfill.job_id ? await this.queues.backfill.getJob(backfill.job_id) : undefined;
       if (job && (await job.getState()) !== 'active') await job.remove().catch(() => undefined);

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BackfillJobData } from './backfill-job';
+import { CAPPED_BACKOFF } from './job-policy';
 import type { PullJobData } from './pull-job';
 
 export const PULL_QUEUE = 'pull';
@@ -25,8 +26,10 @@ export interface Queues {
 /** The pull and backfill queues under QUEUE_PREFIX. */
 export function createQueues(connection: Redis, prefix: string): Queues {
   const defaultJobOptions = {
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 30_000 },
+    // Transient failures (5xx, network, a truncated answer) are retried on the workers' capped
+    // backoff (job-policy.ts); rate limits delay a job without using an attempt.
+    attempts: 8,
+    backoff: { type: CAPPED_BACKOFF, delay: 30_000 },
     removeOnComplete: { count: 1000, age: 7 * 24 * 3600 },
     removeOnFail: { count: 5000, age: 30 * 24 * 3600 },
   };

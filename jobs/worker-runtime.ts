@@ -1,11 +1,12 @@
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ConnectorRateLimitError } from '../connectors/kit/errors';
-import { runBackfill, type BackfillJobData } from './backfill-job';
-import { classifyFailure } from './failures';
+import type { Metrics } from '../src/observability/metrics';
+import { markBackfillFailed, runBackfill, type BackfillJobData } from './backfill-job';
 import type { JobDeps } from './job-deps';
+import { applyJobPolicy, cappedBackoff, type JobRunResult } from './job-policy';
 import { runPull, type PullJobData, type PullResult } from './pull-job';
 import type { PullService } from './pull-service';
+import { restoreLostJobs } from './queue-recovery';
 import { BACKFILL_QUEUE, MAINTENANCE_QUEUE, PULL_QUEUE, type MaintenanceJobData } from './queues';
 import { runRetention } from './retention-job';
 
@@ -21,6 +22,12 @@ export interface WorkerOptions {
   readonly reconcile?: boolean;
   /** LOG_RETENTION_DAYS for the daily retention job (default 180). */
   readonly logRetentionDays?: number;
+  /** First retry wait of a transiently failing job (TALLY_JOB_BACKOFF_MS; default 30 s), doubling up to 15 minutes. */
+  readonly backoffMs?: number;
+  /** How often to check that Redis still has the schedulers and backfill jobs (default 60 s; also on every reconnect). */
+  readonly recoverEveryMs?: number;
+  /** Counts pull and backfill runs by result. */
+  readonly metrics?: Metrics;
 }
 
 export interface WorkerRuntime {
@@ -35,30 +42,23 @@ export interface WorkerRuntime {
   close(force?: boolean): Promise<void>;
 }
 
-/** Turns a job error into BullMQ's policy: delay on rate limits, no retries when retrying cannot help. */
-async function applyPolicy(error: unknown, job: Job, token: string | undefined): Promise<never> {
-  const kind = classifyFailure(error);
-  if (kind === 'rate_limited') {
-    const wait = (error as ConnectorRateLimitError).retryAfterMs;
-    await job.moveToDelayed(Date.now() + Math.max(1000, wait), token);
-    throw new DelayedError(`rate limited; resuming in ${Math.round(wait / 1000)} s`);
-  }
-  if (kind === 'permanent') throw new UnrecoverableError((error as Error).message);
-  throw error;
-}
-
 /**
  * Starts the pull and backfill workers (any number of processes may run them against the same
  * Redis and Postgres) and reconciles the job schedulers with the connections.
  */
 export async function startWorkers(deps: JobDeps, service: PullService, connection: Redis, options: WorkerOptions = {}): Promise<WorkerRuntime> {
+  const lockDuration = options.lockDurationMs ?? 60_000;
   const common = {
     connection,
     prefix: deps.queuePrefix,
-    lockDuration: options.lockDurationMs ?? 60_000,
+    lockDuration,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: 5,
+    settings: { backoffStrategy: cappedBackoff(options.backoffMs ?? 30_000) },
   };
+  const counted = (kind: 'pull' | 'backfill') => (result: JobRunResult) => options.metrics?.pullRuns.inc({ kind, result });
+  // Every line a job logs names the job and the request that queued it (scheduled jobs: the job).
+  const forJob = (job: Job<{ requestId?: string }>): JobDeps => ({ ...deps, logger: deps.logger.child({ job: job.id, reqId: job.data.requestId ?? job.id }) });
   const wanted = new Set(options.queues ?? ['pull', 'backfill']);
   const running = new Set<AbortController>();
   const track = async <T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
@@ -75,9 +75,11 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
     (job, token) =>
       track(async (signal) => {
         try {
-          return await runPull(deps, job.data, job.id, signal);
+          const result = await runPull(forJob(job), job.data, job.id, signal);
+          counted('pull')(result.status);
+          return result;
         } catch (error) {
-          return applyPolicy(error, job, token);
+          return applyJobPolicy(error, job, token, { onResult: counted('pull') });
         }
       }),
     { ...common, concurrency: options.pullConcurrency ?? 4 },
@@ -87,10 +89,11 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
     (job, token) =>
       track(async (signal) => {
         try {
-          const row = await runBackfill(deps, job.data, signal, (done, total) => job.updateProgress({ done, total }));
+          const row = await runBackfill(forJob(job), job.data, signal, (done, total) => job.updateProgress({ done, total }));
+          counted('backfill')(row.status === 'cancelled' ? 'cancelled' : 'completed');
           return { status: row.status, chunks: row.chunks_done };
         } catch (error) {
-          return applyPolicy(error, job, token);
+          return applyJobPolicy(error, job, token, { onResult: counted('backfill'), onGiveUp: (message) => markBackfillFailed(deps.db, job.data.backfillId, message) });
         }
       }),
     { ...common, concurrency: options.backfillConcurrency ?? 2 },
@@ -110,14 +113,33 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
     worker.on('error', (error) => deps.logger.error({ err: error.message }, 'worker error'));
     worker.on('failed', (job, error) => deps.logger.warn({ job: job?.id, err: error.message }, 'job failed'));
   }
-  if (options.reconcile ?? true) await service.reconcileSchedulers();
+  const reconcile = options.reconcile ?? true;
+  if (reconcile) await service.reconcileSchedulers();
+  // Redis restarted without persistence loses the schedulers and queued jobs; Postgres knows what
+  // they were. Checked after every reconnect and periodically.
+  let recovering: Promise<void> | undefined;
+  const recover = (): void => {
+    recovering ??= restoreLostJobs(deps.db, service, { quietMs: lockDuration * 2 })
+      .then((restored) => {
+        if (restored.schedulers || restored.backfills.length > 0) deps.logger.warn(restored, 'restored job schedulers or backfill jobs that Redis had lost');
+      })
+      .catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'could not check Redis for lost jobs; trying again later'))
+      .finally(() => (recovering = undefined));
+  };
+  const onReady = (): void => void setTimeout(recover, 500).unref();
+  const timer = reconcile ? setInterval(recover, options.recoverEveryMs ?? 60_000) : undefined;
+  timer?.unref();
+  if (reconcile) connection.on('ready', onReady);
   return {
     pullWorker,
     backfillWorker,
     maintenanceWorker,
     async close(force = false) {
+      if (timer) clearInterval(timer);
+      connection.off('ready', onReady);
       if (force) for (const controller of running) controller.abort(new Error('worker shutting down'));
       await Promise.all(workers.map((worker) => worker.close(force)));
+      await recovering;
     },
   };
 }

@@ -24,6 +24,7 @@ import * as addConversionsRevenueDayIndex from './20261128300400_add_conversions
 import * as createConsoleSessions from './20261128600000_create_console_sessions';
 import * as createConversionParts from './20261128450000_create_conversion_parts';
 import * as pulledRejectionKeyPerClick from './20261128700000_pulled_rejection_key_per_click';
+import * as addBackfillWaiting from './20261128500000_add_backfill_waiting';
 
 /**
  * Every migration in order. Append new ones at the end; never edit or reorder applied ones.
@@ -55,4 +56,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261128600000_create_console_sessions': createConsoleSessions,
   '20261128450000_create_conversion_parts': createConversionParts,
   '20261128700000_pulled_rejection_key_per_click': pulledRejectionKeyPerClick,
+  '20261128500000_add_backfill_waiting': addBackfillWaiting,
 };

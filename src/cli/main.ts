@@ -11,6 +11,8 @@ import { startHttp } from '../runtime/http-runtime';
 import { onShutdown } from './shutdown';
 import { openPullRuntime } from '../runtime/pull-runtime';
 import { Metrics } from '../observability/metrics';
+import { registerWorkerGauges } from '../observability/gauges';
+import { startMetricsServer } from '../observability/metrics-server';
 import { runBackfillCommand } from './backfill-command';
 import { runDemo } from './demo-command';
 
@@ -97,13 +99,16 @@ export function buildProgram(): Command {
       const config = loadConfig();
       await migrate(config.databaseUrl);
       const logger = createLogger(config.logLevel);
-      const metrics = new Metrics({ defaultMetrics: false });
+      const metrics = new Metrics({ defaultMetrics: config.metricsPort !== undefined });
       const services = await openServices(config, { poolMax: 10, applicationName: 'tally-worker', metrics });
       const pulls = await openPullRuntime(config, services, logger, metrics);
       await pulls.startWorkers({ pullConcurrency: options.concurrency });
-      out(`tally worker running (queues under prefix "${config.queuePrefix}")\n`);
+      registerWorkerGauges(metrics, { db: services.db, queues: [pulls.queues.pull, pulls.queues.backfill, pulls.queues.maintenance] });
+      const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(metrics, config, config.metricsPort);
+      out(`tally worker running (queues under prefix "${config.queuePrefix}")${metricsServer ? `; metrics on port ${config.metricsPort}` : ''}\n`);
       await onShutdown(logger, async () => {
         await pulls.close();
+        await metricsServer?.close();
         await services.close();
       });
     });
@@ -120,6 +125,7 @@ export function buildProgram(): Command {
       const pulls = await openPullRuntime(config, services, logger, metrics);
       await pulls.startWorkers();
       const http = await startHttp(config, logger, { services, pulls: pulls.service, metrics, redis: pulls.redis });
+      registerWorkerGauges(metrics, { db: services.db, queues: [pulls.queues.pull, pulls.queues.backfill, pulls.queues.maintenance], tables: false });
       out(`tally listening on ${http.address} (admin API /api/v1, docs /docs, queues /admin/queues) with workers\n`);
       if (config.adminTokenGenerated) out(`admin token (generated, kept in ${config.stateDir}/admin-token): ${config.adminToken}\n`);
       await onShutdown(logger, async () => {

@@ -16,10 +16,10 @@ export function registerServeGauges(metrics: Metrics, sources: { db: Db; spool?:
   registerTableGauges(metrics, sources.db);
 }
 
-/** Gauges of a `worker` process: queue depth and oldest job per queue, and the table sizes. */
-export function registerWorkerGauges(metrics: Metrics, sources: { db: Db; queues: readonly Queue[] }): void {
+/** Gauges of a `worker` process: queue depth and oldest job per queue, and the table sizes (unless `serve` in the same process has them). */
+export function registerWorkerGauges(metrics: Metrics, sources: { db: Db; queues: readonly Queue[]; tables?: boolean }): void {
   registerQueueGauges(metrics, sources.queues);
-  registerTableGauges(metrics, sources.db);
+  if (sources.tables ?? true) registerTableGauges(metrics, sources.db);
 }
 
 function registerSpoolGauges(metrics: Metrics, spool: Spool): void {

@@ -36,7 +36,7 @@ export async function openPullRuntime(config: TallyConfig, services: Services, l
   }
   const queues = createQueues(redis, config.queuePrefix);
   const service = new PullService(services.db, queues, config.secretKey, logger);
-  const deps: JobDeps = { db: services.db, registrar: services.registrar, redis, secretKey: config.secretKey, queuePrefix: config.queuePrefix, logger, ...(metrics ? { metrics } : {}) };
+  const deps: JobDeps = { db: services.db, registrar: services.registrar, redis, secretKey: config.secretKey, queuePrefix: config.queuePrefix, logger, lockMs: config.workerLockMs, ...(metrics ? { metrics } : {}) };
   const runtime: PullRuntime = {
     redis,
     queues,
@@ -47,6 +47,8 @@ export async function openPullRuntime(config: TallyConfig, services: Services, l
         lockDurationMs: config.workerLockMs,
         logRetentionDays: config.logRetentionDays,
         stalledIntervalMs: config.workerLockMs / 2,
+        backoffMs: config.jobBackoffMs,
+        ...(metrics ? { metrics } : {}),
         ...options,
       });
       return runtime.workers;

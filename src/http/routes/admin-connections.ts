@@ -46,7 +46,7 @@ const connectionFields = {
 
 export const backfillOut = z.object({
   id: z.string(), connection_id: z.string(), from: z.string(), to: z.string(),
-  status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+  status: z.enum(['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled']),
   progress: z.object({ done: z.number(), total: z.number() }),
   stats: z.object({ fetched: z.number(), inserted: z.number(), updated: z.number(), unchanged: z.number(), unmatched: z.number(), rejected: z.number() }),
   error: z.string().nullable(), created_at: z.string(), finished_at: z.string().nullable(),
@@ -139,7 +139,7 @@ export async function connectionRoutes(appInstance: FastifyInstance, { ctx }: { 
 
   app.post('/api/v1/connections/:id/pull', { schema: { tags, summary: 'Pull now (checkpoint − lookback … now)', params: z.object({ id: z.string() }), response: { 202: z.object({ job_id: z.string() }), 404: errorBody, 503: errorBody } } }, async (request, reply) => {
     if (!(await findConnectionRow(ctx.db, request.params.id))) return reply.status(404).send(notFound(request.params.id));
-    return reply.status(202).send({ job_id: await pulls().enqueuePull(request.params.id, 'manual') });
+    return reply.status(202).send({ job_id: await pulls().enqueuePull(request.params.id, 'manual', request.id) });
   });
 
   app.post(
@@ -147,7 +147,7 @@ export async function connectionRoutes(appInstance: FastifyInstance, { ctx }: { 
     { schema: { tags, summary: 'Pull a date range (UTC days, inclusive), chunked and resumable', body: z.object({ connection_id: uuid, from: day, to: day }), response: { 202: z.object({ id: z.string(), job_id: z.string().nullable() }), 400: errorBody, 404: errorBody, 503: errorBody } } },
     async (request, reply) => {
       if (!(await findConnectionRow(ctx.db, request.body.connection_id))) return reply.status(404).send(notFound(request.body.connection_id));
-      const backfill = await pulls().startBackfill(request.body.connection_id, request.body.from, request.body.to);
+      const backfill = await pulls().startBackfill(request.body.connection_id, request.body.from, request.body.to, request.id);
       return reply.status(202).send({ id: backfill.id, job_id: backfill.job_id });
     },
   );
