@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import type { JobDeps } from '../../jobs/job-deps';
 import { PullService } from '../../jobs/pull-service';
 import { createQueues, type Queues } from '../../jobs/queues';
-import { startWorkers, type WorkerRuntime } from '../../jobs/worker-runtime';
+import { startWorkers, type WorkerOptions, type WorkerRuntime } from '../../jobs/worker-runtime';
 import { createConnection } from '../../src/connections/connection-store';
 import { silentLogger } from '../../src/log/logger';
 import { Registrar } from '../../src/pipeline/registrar';
@@ -18,7 +18,7 @@ export interface PullHarness {
   readonly redis: Redis;
   readonly prefix: string;
   workers?: WorkerRuntime;
-  startWorkers(): Promise<WorkerRuntime>;
+  startWorkers(options?: WorkerOptions): Promise<WorkerRuntime>;
   close(): Promise<void>;
 }
 
@@ -35,8 +35,8 @@ export async function createPullHarness(testDb: TestDatabase): Promise<PullHarne
   const service = new PullService(testDb.db, queues, SECRET_KEY, silentLogger());
   const harness: PullHarness = {
     deps, queues, service, redis, prefix,
-    async startWorkers() {
-      harness.workers = await startWorkers(deps, service, redis, { lockDurationMs: 5_000, stalledIntervalMs: 2_500 });
+    async startWorkers(options = {}) {
+      harness.workers = await startWorkers(deps, service, redis, { lockDurationMs: 5_000, stalledIntervalMs: 2_500, ...options });
       return harness.workers;
     },
     async close() {
