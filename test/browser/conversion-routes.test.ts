@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createTestApp, type TestApp } from '../support/app';
 import { createFunnel } from '../support/fixtures';
@@ -25,10 +25,6 @@ let pages: Server;
 let pagesPort: number;
 let context: BrowserContext;
 let profile: string;
-
-function chromiumPath(): string {
-  return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-}
 
 /** Landing and thank-you pages of the advertiser, as a network's offer would have them. */
 function pageHtml(path: string): string | undefined {
@@ -66,11 +62,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
   pagesPort = (pages.address() as AddressInfo).port;
   profile = mkdtempSync(join(tmpdir(), 'tally-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  context = await launchChromium(profile);
 });
 
 afterAll(async () => {
