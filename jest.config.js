@@ -4,6 +4,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The fault suite has its own script and config (jest.faults.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
   transform: {
     // Type checking happens once in `npm run typecheck`; here we only transpile for speed.
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { module: 'node20', moduleResolution: 'node16', allowJs: true, isolatedModules: true, sourceMap: true } }],
