@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../src/observability/metrics';
 import { markBackfillFailed, runBackfill, type BackfillJobData } from './backfill-job';
@@ -89,7 +89,8 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
     (job, token) =>
       track(async (signal) => {
         try {
-          const row = await runBackfill(forJob(job), job.data, signal, (done, total) => job.updateProgress({ done, total }));
+          // Progress in Redis is for Bull Board; Postgres has the record, so a Redis hiccup must not stop the backfill.
+          const row = await runBackfill(forJob(job), job.data, signal, (done, total) => job.updateProgress({ done, total }).catch(() => undefined));
           counted('backfill')(row.status === 'cancelled' ? 'cancelled' : 'completed');
           return { status: row.status, chunks: row.chunks_done };
         } catch (error) {
@@ -111,22 +112,30 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
   const workers = [pullWorker, backfillWorker, maintenanceWorker].filter((worker): worker is Worker => worker !== undefined);
   for (const worker of workers) {
     worker.on('error', (error) => deps.logger.error({ err: error.message }, 'worker error'));
-    worker.on('failed', (job, error) => deps.logger.warn({ job: job?.id, err: error.message }, 'job failed'));
+    worker.on('failed', (job, error) => {
+      const retried = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1) && !(error instanceof UnrecoverableError);
+      deps.logger.warn({ job: job?.id, reqId: job?.data.requestId ?? job?.id, attempt: job?.attemptsMade, err: error.message }, retried ? 'job attempt failed; it will be retried' : 'job failed');
+    });
   }
   const reconcile = options.reconcile ?? true;
   if (reconcile) await service.reconcileSchedulers();
   // Redis restarted without persistence loses the schedulers and queued jobs; Postgres knows what
   // they were. Checked after every reconnect and periodically.
   let recovering: Promise<void> | undefined;
+  const quietMs = lockDuration * 2;
   const recover = (): void => {
-    recovering ??= restoreLostJobs(deps.db, service, { quietMs: lockDuration * 2 })
+    recovering ??= restoreLostJobs(deps.db, service, { quietMs })
       .then((restored) => {
         if (restored.schedulers || restored.backfills.length > 0) deps.logger.warn(restored, 'restored job schedulers or backfill jobs that Redis had lost');
       })
       .catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'could not check Redis for lost jobs; trying again later'))
       .finally(() => (recovering = undefined));
   };
-  const onReady = (): void => void setTimeout(recover, 500).unref();
+  // Once at once (schedulers), once when a backfill whose job vanished has been quiet long enough to tell.
+  const onReady = (): void => {
+    setTimeout(recover, 500).unref();
+    setTimeout(recover, quietMs + 1000).unref();
+  };
   const timer = reconcile ? setInterval(recover, options.recoverEveryMs ?? 60_000) : undefined;
   timer?.unref();
   if (reconcile) connection.on('ready', onReady);

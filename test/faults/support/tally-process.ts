@@ -140,8 +140,9 @@ export async function seedFunnel(serve: TallyProcess, count: number): Promise<{ 
   const offer = await serve.api<{ id: string }>('POST', '/api/v1/offers', { name: 'Fault offer', url: 'https://offer.example/?s={cf_click_id}', network_id: network.id, payout_mode: 'auto' });
   const campaign = await serve.api<{ id: string }>('POST', '/api/v1/campaigns', { name: 'Fault campaign', offer_id: offer.id });
   const clickIds: string[] = [];
-  for (let made = 0; made < count; made += 5000) {
-    const batch = Array.from({ length: Math.min(5000, count - made) }, (_, index) => ({ click_id: `fc-${made + index}`, campaign_id: campaign.id, visited_at: new Date(Date.now() - 40 * 86_400_000).toISOString() }));
+  // Batches that fit the admin API's 64 KB body limit.
+  for (let made = 0; made < count; made += 400) {
+    const batch = Array.from({ length: Math.min(400, count - made) }, (_, index) => ({ click_id: `fc-${made + index}`, campaign_id: campaign.id, visited_at: new Date(Date.now() - 40 * 86_400_000).toISOString() }));
     clickIds.push(...(await serve.api<{ click_ids: string[] }>('POST', '/api/v1/clicks', { clicks: batch })).click_ids);
   }
   return { networkId: network.id, offerId: offer.id, campaignId: campaign.id, clickIds };
