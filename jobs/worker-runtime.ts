@@ -8,6 +8,7 @@ import { runPull, type PullJobData, type PullResult } from './pull-job';
 import type { PullService } from './pull-service';
 import { restoreLostJobs } from './queue-recovery';
 import { BACKFILL_QUEUE, MAINTENANCE_QUEUE, PULL_QUEUE, type MaintenanceJobData } from './queues';
+import { extendMonthlyPartitions } from './partition-maintenance';
 import { runRetention } from './retention-job';
 
 export interface WorkerOptions {
@@ -104,8 +105,9 @@ export async function startWorkers(deps: JobDeps, service: PullService, connecti
     MAINTENANCE_QUEUE,
     async (job) => {
       const result = await runRetention(deps.db, options.logRetentionDays ?? 180);
-      deps.logger.info({ job: job.id, ...result }, 'registration log retention');
-      return result;
+      const partitions = await extendMonthlyPartitions(deps.db);
+      deps.logger.info({ job: job.id, ...result, partitions }, 'registration log retention');
+      return { ...result, partitions };
     },
     { ...common, concurrency: 1 },
   );
