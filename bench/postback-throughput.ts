@@ -59,7 +59,8 @@ async function load(url: string, options: { seconds: number; connections: number
           return { ...request, method: 'GET', path: `/cf/cv?click_id=${click}&txid=${txid}&payout=1.25&ct=sale` };
         },
         onResponse: (status: number, _body: string, context: Record<string, unknown>) => {
-          if (status === 200) acknowledged.push(context.txid as string);
+          // 202: spooled (a commit slower than SPOOL_AFTER_MS); registered once the spool drains.
+          if (status === 200 || status === 202) acknowledged.push(context.txid as string);
         },
       },
     ],
@@ -103,6 +104,11 @@ async function main(): Promise<void> {
     const fixed = await load(tally.url, { seconds: fixedSeconds, connections: 64, rate, clicks, prefix: 'fixed' });
 
     const acknowledged = [...tallySaturation.acknowledged, ...fixed.acknowledged];
+    for (;;) {
+      const readiness = (await (await fetch(`${tally.url}/readyz`)).json()) as { spool?: { entries: number } };
+      if ((readiness.spool?.entries ?? 0) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const [stored] = await query<{ rows: string; distinct_txids: string }>(db, `SELECT count(*)::text AS rows, count(DISTINCT txid)::text AS distinct_txids FROM conversions WHERE txid = ANY ($1::text[])`,
       [acknowledged],
     );

@@ -80,7 +80,7 @@ export class SpoolDrainer {
   }
 
   private async run(): Promise<void> {
-    const batchSize = this.options.batchSize ?? 500;
+    const batchSize = this.options.batchSize ?? 2000;
     while (!this.stopped) {
       await this.options.before?.();
       if (this.stopped) return;
