@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
  *   (click_id, type, dedup_key) becomes unique together with visit_at — the same guarantee,
  *   because every conversion of a click carries that click's one visit time.
  * - the ledger partitions by receipt time. Its keys that must be unique across partitions —
- *   intake_id, rematch_of, and a pulled rejection's (connection_id, txid, reason) — move into
+ *   intake_id, rematch_of, and a pulled rejection's (connection_id, txid, click ID, reason) — move into
  *   small side tables, claimed by a BEFORE INSERT trigger with INSERT … ON CONFLICT DO NOTHING
  *   (so concurrent claims wait for each other exactly as a unique index makes them wait) and
  *   released by an AFTER DELETE trigger (retention). A row whose key is taken is skipped, as the
@@ -61,14 +61,15 @@ export async function up(knex: Knex): Promise<void> {
       pulled boolean := NEW.outcome = 'rejected' AND NEW.connection_id IS NOT NULL AND NEW.txid IS NOT NULL AND NEW.reason IS NOT NULL;
     BEGIN
       IF pulled AND NEW.rematch_of IS NULL AND NEW.intake_id IS NULL THEN
-        -- A pulled record rejected again: logged once per (connection, txid, reason), then counted.
-        INSERT INTO registration_log_pulled_rejections VALUES (NEW.connection_id, NEW.txid, NEW.reason, NEW.id, NEW.received_at) ON CONFLICT DO NOTHING;
+        -- A pulled record rejected again: logged once per (connection, txid, click ID, reason), then counted.
+        INSERT INTO registration_log_pulled_rejections VALUES (NEW.connection_id, NEW.txid, coalesce(NEW.click_id, ''), NEW.reason, NEW.id, NEW.received_at) ON CONFLICT DO NOTHING;
         IF FOUND THEN RETURN NEW; END IF;
         UPDATE registration_log l
            SET times_seen = l.times_seen + NEW.times_seen, last_seen_at = greatest(l.last_seen_at, NEW.last_seen_at),
-               message = NEW.message, click_id = NEW.click_id, type = NEW.type, warnings = NEW.warnings, fields = NEW.fields, request = NEW.request
+               message = NEW.message, type = NEW.type, warnings = NEW.warnings, fields = NEW.fields, request = NEW.request
           FROM registration_log_pulled_rejections k
-         WHERE k.connection_id = NEW.connection_id AND k.txid = NEW.txid AND k.reason = NEW.reason AND l.id = k.log_id AND l.received_at = k.received_at;
+         WHERE k.connection_id = NEW.connection_id AND k.txid = NEW.txid AND k.click_key = coalesce(NEW.click_id, '') AND k.reason = NEW.reason
+           AND l.id = k.log_id AND l.received_at = k.received_at;
         RETURN NULL;
       END IF;
       -- Any other attempt is skipped when one of its keys is taken, and claims none of them then.
@@ -84,7 +85,7 @@ export async function up(knex: Knex): Promise<void> {
         END IF;
       END IF;
       IF pulled THEN
-        INSERT INTO registration_log_pulled_rejections VALUES (NEW.connection_id, NEW.txid, NEW.reason, NEW.id, NEW.received_at) ON CONFLICT DO NOTHING;
+        INSERT INTO registration_log_pulled_rejections VALUES (NEW.connection_id, NEW.txid, coalesce(NEW.click_id, ''), NEW.reason, NEW.id, NEW.received_at) ON CONFLICT DO NOTHING;
         IF NOT FOUND THEN
           DELETE FROM registration_log_intake_ids WHERE intake_id = NEW.intake_id AND log_id = NEW.id;
           DELETE FROM registration_log_rematches WHERE rematch_of = NEW.rematch_of AND log_id = NEW.id;
@@ -103,7 +104,8 @@ export async function up(knex: Knex): Promise<void> {
       IF OLD.intake_id IS NOT NULL THEN DELETE FROM registration_log_intake_ids WHERE intake_id = OLD.intake_id AND log_id = OLD.id; END IF;
       IF OLD.rematch_of IS NOT NULL THEN DELETE FROM registration_log_rematches WHERE rematch_of = OLD.rematch_of AND log_id = OLD.id; END IF;
       IF OLD.outcome = 'rejected' AND OLD.connection_id IS NOT NULL AND OLD.txid IS NOT NULL AND OLD.reason IS NOT NULL THEN
-        DELETE FROM registration_log_pulled_rejections WHERE connection_id = OLD.connection_id AND txid = OLD.txid AND reason = OLD.reason AND log_id = OLD.id;
+        DELETE FROM registration_log_pulled_rejections
+         WHERE connection_id = OLD.connection_id AND txid = OLD.txid AND click_key = coalesce(OLD.click_id, '') AND reason = OLD.reason AND log_id = OLD.id;
       END IF;
       RETURN NULL;
     END
@@ -179,15 +181,16 @@ export async function up(knex: Knex): Promise<void> {
       CREATE TABLE registration_log_intake_ids (intake_id uuid PRIMARY KEY, log_id bigint NOT NULL, received_at timestamptz NOT NULL);
       CREATE TABLE registration_log_rematches (rematch_of bigint PRIMARY KEY, log_id bigint NOT NULL, received_at timestamptz NOT NULL);
       CREATE TABLE registration_log_pulled_rejections (
-        connection_id uuid NOT NULL, txid text NOT NULL, reason text NOT NULL, log_id bigint NOT NULL, received_at timestamptz NOT NULL,
-        PRIMARY KEY (connection_id, txid, reason)
+        connection_id uuid NOT NULL, txid text NOT NULL, click_key text NOT NULL, reason text NOT NULL, log_id bigint NOT NULL, received_at timestamptz NOT NULL,
+        PRIMARY KEY (connection_id, txid, click_key, reason)
       );
       COMMENT ON TABLE registration_log_intake_ids IS 'Partitioned ledger: one row per intake id in the ledger (the id an HTTP request got at receipt), so a request registered twice settles once across partitions. log_id/received_at name the ledger row.';
       COMMENT ON TABLE registration_log_rematches IS 'Partitioned ledger: one row per re-matched attempt (rematch_of), so an attempt is re-registered at most once across partitions.';
-      COMMENT ON TABLE registration_log_pulled_rejections IS 'Partitioned ledger: the one ledger row of each pulled rejection (connection, txid, reason), whose times_seen later sightings raise.';
+      COMMENT ON TABLE registration_log_pulled_rejections IS 'Partitioned ledger: the one ledger row of each pulled rejection (connection, txid, click ID, reason), whose times_seen later sightings raise.';
+      COMMENT ON COLUMN registration_log_pulled_rejections.click_key IS 'coalesce(click_id, ''''): a revenue feed''s sub-ids of one day share the txid <feed>:<day>, so the click ID is part of the key.';
       INSERT INTO registration_log_intake_ids SELECT intake_id, id, received_at FROM registration_log WHERE intake_id IS NOT NULL;
       INSERT INTO registration_log_rematches SELECT rematch_of, id, received_at FROM registration_log WHERE rematch_of IS NOT NULL;
-      INSERT INTO registration_log_pulled_rejections SELECT connection_id, txid, reason, id, received_at FROM registration_log
+      INSERT INTO registration_log_pulled_rejections SELECT connection_id, txid, coalesce(click_id, ''), reason, id, received_at FROM registration_log
        WHERE outcome = 'rejected' AND connection_id IS NOT NULL AND txid IS NOT NULL AND reason IS NOT NULL;
       CREATE TRIGGER registration_log_claim_keys BEFORE INSERT ON registration_log FOR EACH ROW EXECUTE FUNCTION tally_ledger_claim_keys();
       CREATE TRIGGER registration_log_release_keys AFTER DELETE ON registration_log FOR EACH ROW EXECUTE FUNCTION tally_ledger_release_keys();

@@ -30,7 +30,7 @@ function partitionReadyRegistrar(): Registrar {
       const actual = jest.requireActual('../../src/pipeline/statements');
       const text = (actual.STATEMENTS.upsertAndLog.text as string)
         .replace('ON CONFLICT (click_id, type, dedup_key) DO NOTHING', 'ON CONFLICT DO NOTHING')
-        .replace(/ON CONFLICT \(connection_id, txid, reason\)[\s\S]*?request = EXCLUDED\.request/, 'ON CONFLICT DO NOTHING');
+        .replace(/ON CONFLICT \(connection_id, txid[\s\S]*?DO UPDATE SET[\s\S]*?request = EXCLUDED\.request/, 'ON CONFLICT DO NOTHING');
       return { STATEMENTS: { ...actual.STATEMENTS, upsertAndLog: { name: 'tally_upsert_and_log_partitioned_test', text } } };
     });
     Patched = (require('../../src/pipeline/registrar') as { Registrar: typeof Registrar }).Registrar;
@@ -46,7 +46,7 @@ const postback = (clickId: string, txid: string | undefined, extra: Partial<Regi
   receivedAt: new Date(),
   ...extra,
 });
-const pulledRejection = (txid: string): RegistrationInput => ({ fields: { click_id: 'not-a-known-click', txid, payout: '1.00' }, request: { conversion_id: txid } });
+const pulledRejection = (txid: string, clickId = 'not-a-known-click'): RegistrationInput => ({ fields: { click_id: clickId, txid, payout: '1.00' }, request: { conversion_id: txid } });
 const count = async (table: string, where: Record<string, unknown> = {}) => Number((await testDb.db(table).where(where).count<{ count: string }[]>('* as count'))[0]?.count);
 const relkind = async (table: string) => (await testDb.db.raw('SELECT relkind FROM pg_class WHERE oid = ?::regclass', [table])).rows[0].relkind as string;
 
@@ -116,6 +116,10 @@ test('a pulled rejection stays one counted row; a re-matched attempt is re-regis
   await Promise.all([registrar.register([pulledRejection('PR-1')], { source: 'api', connectionId }), registrar.register([pulledRejection('PR-1'), pulledRejection('PR-2')], { source: 'api', connectionId })]);
   expect(await testDb.db('registration_log').where({ txid: 'PR-1' }).select('times_seen')).toEqual([{ times_seen: 4 }]);
   expect(await count('registration_log', { txid: 'PR-2' })).toBe(1);
+  // A revenue feed's sub-ids of one day share a txid: the click ID is part of the key.
+  await registrar.register([pulledRejection('FEED:2026-11-01', 'sub-a'), pulledRejection('FEED:2026-11-01', 'sub-b')], { source: 'api', connectionId });
+  await registrar.register([pulledRejection('FEED:2026-11-01', 'sub-a')], { source: 'api', connectionId });
+  expect(await testDb.db('registration_log').where({ txid: 'FEED:2026-11-01' }).orderBy('click_id').select('click_id', 'times_seen')).toEqual([{ click_id: 'sub-a', times_seen: 2 }, { click_id: 'sub-b', times_seen: 1 }]);
 
   const [clickId] = await createClicks(testDb.db, funnel.campaignId, 1);
   const original = (await testDb.db('registration_log').where({ txid: 'PR-2' }).first()).id as string;
