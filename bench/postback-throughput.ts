@@ -11,10 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { createCampaign, createOffer, insertClicks } from '../src/catalog/catalog';
-import { createNetwork } from '../src/catalog/network-store';
 import { query } from '../src/db/sql';
-import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, table } from './support';
+import { benchClicks, dropBenchDatabase, fmt, freshBenchDatabase, machineLine, table } from './support';
 
 const DB_NAME = 'tally_bench_postback';
 const REPO = join(__dirname, '..', '..');
@@ -83,10 +81,7 @@ async function main(): Promise<void> {
   const { db, url: databaseUrl } = await freshBenchDatabase(DB_NAME);
   const children: ChildProcess[] = [];
   try {
-    const network = await createNetwork(db, Buffer.alloc(32, 1), { name: 'bench', currency: 'USD' });
-    const offer = await createOffer(db, { name: 'bench', url: 'https://example.com/?s2={cf_click_id}', network_id: network.id });
-    const campaign = await createCampaign(db, { name: 'bench', offer_id: offer.id });
-    const clicks = await insertClicks(db, Array.from({ length: 5000 }, () => ({ campaign_id: campaign.id })));
+    const clicks = await benchClicks(db, 5000);
 
     const tally = await startProcess([join(REPO, 'bin', 'tally.js'), 'serve'], {
       DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_TOKEN: 'bench-admin-token-0123456789', TALLY_STATE_DIR: '/tmp/tally-bench-state',

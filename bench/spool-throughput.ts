@@ -14,10 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { createCampaign, createOffer, insertClicks } from '../src/catalog/catalog';
-import { createNetwork } from '../src/catalog/network-store';
 import { query } from '../src/db/sql';
-import { dropBenchDatabase, fmt, freshBenchDatabase, machineLine, table } from './support';
+import { benchClicks, dropBenchDatabase, fmt, freshBenchDatabase, machineLine, table } from './support';
 
 const DB_NAME = 'tally_bench_spool';
 const REPO = join(__dirname, '..', '..');
@@ -46,10 +44,7 @@ async function main(): Promise<void> {
   const spoolDir = mkdtempSync(join(tmpdir(), 'tally-bench-spool-'));
   const children: ChildProcess[] = [];
   try {
-    const network = await createNetwork(db, Buffer.alloc(32, 1), { name: 'bench', currency: 'USD' });
-    const offer = await createOffer(db, { name: 'bench', url: 'https://example.com/?s2={cf_click_id}', network_id: network.id });
-    const campaign = await createCampaign(db, { name: 'bench', offer_id: offer.id });
-    const clicks = await insertClicks(db, Array.from({ length: 5000 }, () => ({ campaign_id: campaign.id })));
+    const clicks = await benchClicks(db, 5000);
     const common = { SPOOL_DIR: spoolDir, SPOOL_MAX_MB: '4096', TALLY_STATE_DIR: join(spoolDir, '..', 'tally-bench-spool-state'), SECRET_KEY: '2'.repeat(64) };
 
     // 1. Postgres away: nothing answers on port 1.

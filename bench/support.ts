@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { createDb, type Db } from '../src/db/database';
 import { migrateLatest } from '../src/db/migrate';
+import { createCampaign, createOffer, insertClicks } from '../src/catalog/catalog';
+import { createNetwork } from '../src/catalog/network-store';
 
 /** Base URL of the Postgres server benchmarks use (BENCH_DATABASE_URL overrides). */
 export function benchServerUrl(): URL {
@@ -68,4 +70,12 @@ export async function runTallyMeasured(args: readonly string[], env: Record<stri
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A network, an offer and a campaign with `count` new clicks: what postback benchmarks send to. */
+export async function benchClicks(db: Db, count: number): Promise<string[]> {
+  const network = await createNetwork(db, Buffer.alloc(32, 1), { name: 'bench', currency: 'USD' });
+  const offer = await createOffer(db, { name: 'bench', url: 'https://example.com/?s2={cf_click_id}', network_id: network.id });
+  const campaign = await createCampaign(db, { name: 'bench', offer_id: offer.id });
+  return insertClicks(db, Array.from({ length: count }, () => ({ campaign_id: campaign.id })));
 }

@@ -1,11 +1,10 @@
 import { schedulerId } from '../../jobs/queues';
-import { generatedData, startSandboxNetwork, type SandboxFault, type SandboxNetwork } from '../../src/demo/sandbox-network';
+import { startSandboxNetwork, type SandboxFault, type SandboxNetwork } from '../../src/demo/sandbox-network';
 import { report } from './support/figures';
 import { sleep, waitFor } from './support/ports';
 import { openPullDriver, type PullDriver } from './support/pull-driver';
-import { caseEnvironment, metricValue, seedFunnel, TallyProcess, type CaseEnvironment } from './support/tally-process';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './support/throwaway-postgres';
-import { startThrowawayRedis, type ThrowawayRedis } from './support/throwaway-redis';
+import { seedClicks, spreadRecords, startFaultCase, type FaultCase } from './support/fault-case';
+import { metricValue, TallyProcess } from './support/tally-process';
 
 /**
  * A network API that answers 429 for two minutes (every other answer with Retry-After, the rest
@@ -20,9 +19,7 @@ const HISTORY_START = Math.floor(Date.UTC(2026, 6, 1) / 1000);
 const HISTORY_STEP = Math.floor((90 * 86400) / HISTORY);
 const PHASES = { rateLimitedMs: 120_000, serverErrorsMs: 20_000, truncatedMs: 20_000 };
 
-let postgres: ThrowawayPostgres;
-let redis: ThrowawayRedis;
-let env: CaseEnvironment;
+let faultCase: FaultCase;
 let driver: PullDriver;
 let network: SandboxNetwork;
 let worker: TallyProcess;
@@ -51,23 +48,13 @@ function fault(): SandboxFault | undefined {
 }
 
 beforeAll(async () => {
-  postgres = await startThrowawayPostgres();
-  redis = await startThrowawayRedis();
-  env = caseEnvironment(NAME, postgres.url('tally'), redis.url);
-  await TallyProcess.migrate(env);
-  const serve = await TallyProcess.serve(env, 'seed');
-  await seedFunnel(serve, 500);
-  await serve.stop();
-  driver = await openPullDriver(env);
+  faultCase = await startFaultCase(NAME);
+  await seedClicks(faultCase.env, 500);
+  driver = await openPullDriver(faultCase.env);
   const now = Math.floor(Date.now() / 1000);
-  const recentStep = Math.floor((36 * 3600) / RECENT);
   // One sandbox answers for both: recent conversions (the scheduled pull's lookback) and history (the backfill).
-  const recent = generatedData(RECENT, now - 36 * 3600, recentStep, (index) => ({
-    conversion_id: `NF-RECENT-${index}`, conversion_unix_timestamp: now - 36 * 3600 + index * recentStep, sub1: `fc-${index % 500}`, revenue: '4.00', currency_id: 'USD', status: 'approved',
-  }));
-  const history = generatedData(HISTORY, HISTORY_START, HISTORY_STEP, (index) => ({
-    conversion_id: `NF-HIST-${index}`, conversion_unix_timestamp: HISTORY_START + index * HISTORY_STEP, sub1: `fc-${index % 500}`, revenue: '5.00', currency_id: 'USD', status: 'approved',
-  }));
+  const recent = spreadRecords('NF-RECENT', RECENT, now - 36 * 3600, 36 * 3600, '4.00');
+  const history = spreadRecords('NF-HIST', HISTORY, HISTORY_START, HISTORY * HISTORY_STEP, '5.00');
   network = await startSandboxNetwork(
     {
       count: (from, to) => recent.count(from, to) + history.count(from, to),
@@ -85,8 +72,7 @@ afterAll(async () => {
   await worker?.kill9();
   await network?.close();
   await driver?.close();
-  await redis?.stop();
-  await postgres?.destroy();
+  await faultCase?.stop();
 });
 
 /** Conversions of a connection with occurred_at in [from, to). */
@@ -106,7 +92,7 @@ test('429s for two minutes, then 5xx, then truncated JSON: the backlog drains, n
   const scheduled = await driver.createEverflowConnection(network.url, { name: 'scheduled', enabled: true, everyMinutes: 1, lookbackDays: 2 });
   const backfilled = await driver.createEverflowConnection(network.url, { name: 'backfill' });
   faultsFrom = Date.now();
-  worker = await TallyProcess.worker(env);
+  worker = await TallyProcess.worker(faultCase.env);
   await driver.service.enqueuePull(scheduled);
   const backfill = await driver.service.startBackfill(backfilled, '2026-07-01', '2026-09-28');
 

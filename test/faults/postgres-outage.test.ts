@@ -3,34 +3,27 @@ import { join } from 'node:path';
 import { countConversions, report } from './support/figures';
 import { steadyLoad } from './support/load';
 import { sleep, waitFor } from './support/ports';
-import { caseEnvironment, metricValue, OUTPUT, seedFunnel, TallyProcess, type CaseEnvironment } from './support/tally-process';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './support/throwaway-postgres';
-import { startThrowawayRedis, type ThrowawayRedis } from './support/throwaway-redis';
+import { seedClicks, startFaultCase, type FaultCase } from './support/fault-case';
+import { metricValue, OUTPUT, TallyProcess } from './support/tally-process';
 
 /**
  * Postgres stopped (immediate shutdown) for 10 s while postbacks arrive at a steady 150/s: not one
  * valid postback is refused, and afterwards every acknowledged one is stored exactly once.
  */
 const NAME = 'postgres-outage';
-let postgres: ThrowawayPostgres;
-let redis: ThrowawayRedis;
-let env: CaseEnvironment;
+let fault: FaultCase;
 let serve: TallyProcess;
 let clickIds: string[];
 
 beforeAll(async () => {
-  postgres = await startThrowawayPostgres();
-  redis = await startThrowawayRedis();
-  env = caseEnvironment(NAME, postgres.url('tally'), redis.url, { SPOOL_AFTER_MS: '1000' });
-  await TallyProcess.migrate(env);
-  serve = await TallyProcess.serve(env);
-  clickIds = (await seedFunnel(serve, 500)).clickIds;
+  fault = await startFaultCase(NAME, { SPOOL_AFTER_MS: '1000' });
+  clickIds = await seedClicks(fault.env, 500);
+  serve = await TallyProcess.serve(fault.env);
 });
 
 afterAll(async () => {
   await serve?.stop();
-  await redis?.stop();
-  await postgres?.destroy();
+  await fault?.stop();
 });
 
 test('Postgres away for 10 s under steady postbacks: zero refused, every acknowledged one stored exactly once', async () => {
@@ -44,11 +37,11 @@ test('Postgres away for 10 s under steady postbacks: zero refused, every acknowl
     onTick: (elapsed) => {
       if (elapsed >= 8_000 && !outage) {
         outage = (async () => {
-          await postgres.stop();
+          await fault.postgres.stop();
           await sleep(5_000);
           during = fetch(`${serve.baseUrl}/readyz`).then(async (response) => ({ status: response.status, body: (await response.json()) as { checks: Record<string, string> } }));
           await sleep(5_000);
-          await postgres.start();
+          await fault.postgres.start();
         })();
       }
     },
@@ -59,7 +52,7 @@ test('Postgres away for 10 s under steady postbacks: zero refused, every acknowl
 
   await waitFor(async () => (await (await fetch(`${serve.baseUrl}/readyz`)).json()) as { checks: Record<string, string>; spool: { entries: number } }, (body) => body.checks.postgres === 'ok' && body.spool.entries === 0, 'the spool to drain', 120_000, 250);
   const acknowledged = results.filter((result) => result.acknowledged).map((result) => result.txid);
-  const figures = await countConversions(env.databaseUrl, results.map((result) => result.txid), acknowledged);
+  const figures = await countConversions(fault.env.databaseUrl, results.map((result) => result.txid), acknowledged);
   const queued = results.filter((result) => result.status === 202).length;
   report(NAME, figures, `${queued} answered 202 from the spool`);
 

@@ -1,12 +1,12 @@
 import { schedulerId, RETENTION_SCHEDULER } from '../../jobs/queues';
-import { generatedData, startSandboxNetwork, type SandboxNetwork } from '../../src/demo/sandbox-network';
+import { startSandboxNetwork, type SandboxNetwork } from '../../src/demo/sandbox-network';
 import { countConversions, report } from './support/figures';
 import { steadyLoad } from './support/load';
 import { waitFor } from './support/ports';
 import { openPullDriver, type PullDriver } from './support/pull-driver';
-import { caseEnvironment, seedFunnel, TallyProcess, type CaseEnvironment } from './support/tally-process';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './support/throwaway-postgres';
-import { startThrowawayRedis, type ThrowawayRedis } from './support/throwaway-redis';
+import { seedClicks, spreadRecords, startFaultCase, type FaultCase } from './support/fault-case';
+import { TallyProcess, type CaseEnvironment } from './support/tally-process';
+import type { ThrowawayRedis } from './support/throwaway-redis';
 
 /**
  * Redis killed and restarted empty (no persistence) while postbacks arrive, one backfill runs and
@@ -18,7 +18,7 @@ const NAME = 'redis-restart';
 const BACKFILLED = 9_000;
 const START = Math.floor(Date.UTC(2026, 6, 1) / 1000);
 
-let postgres: ThrowawayPostgres;
+let fault: FaultCase;
 let redis: ThrowawayRedis;
 let env: CaseEnvironment;
 let driver: PullDriver;
@@ -30,26 +30,17 @@ let worker: TallyProcess;
 let clickIds: string[];
 
 beforeAll(async () => {
-  postgres = await startThrowawayPostgres();
-  redis = await startThrowawayRedis();
-  env = caseEnvironment(NAME, postgres.url('tally'), redis.url);
-  await TallyProcess.migrate(env);
+  fault = await startFaultCase(NAME);
+  ({ redis, env } = fault);
+  clickIds = await seedClicks(env, 500);
   serve = await TallyProcess.serve(env);
-  clickIds = (await seedFunnel(serve, 500)).clickIds;
   driver = await openPullDriver(env);
-  sandbox = await startSandboxNetwork(
-    generatedData(BACKFILLED, START, Math.floor((90 * 86400) / BACKFILLED), (index) => ({
-      conversion_id: `RR-${index}`, conversion_unix_timestamp: START + index * Math.floor((90 * 86400) / BACKFILLED), sub1: `fc-${index % 500}`, revenue: '1.10', currency_id: 'USD', status: 'approved',
-    })),
-    { apiKey: 'sandbox-key', delayMs: 700 },
-  );
-  // The same records behind an API that answers 429 "come back in 10 minutes" until the restart.
-  limited = await startSandboxNetwork(
-    generatedData(BACKFILLED, START, Math.floor((90 * 86400) / BACKFILLED), (index) => ({
-      conversion_id: `RL-${index}`, conversion_unix_timestamp: START + index * Math.floor((90 * 86400) / BACKFILLED), sub1: `fc-${index % 500}`, revenue: '1.20', currency_id: 'USD', status: 'approved',
-    })),
-    { apiKey: 'sandbox-key', fault: ({ path }) => (rateLimited && path.endsWith('/conversions') ? { status: 429, body: '{"error":"Too many requests"}', headers: { 'retry-after': '600' } } : undefined) },
-  );
+  sandbox = await startSandboxNetwork(spreadRecords('RR', BACKFILLED, START, 90 * 86400, '1.10'), { apiKey: 'sandbox-key', delayMs: 700 });
+  // Other records behind an API that answers 429 "come back in 10 minutes" until the restart.
+  limited = await startSandboxNetwork(spreadRecords('RL', BACKFILLED, START, 90 * 86400, '1.20'), {
+    apiKey: 'sandbox-key',
+    fault: ({ path }) => (rateLimited && path.endsWith('/conversions') ? { status: 429, body: '{"error":"Too many requests"}', headers: { 'retry-after': '600' } } : undefined),
+  });
 });
 
 afterAll(async () => {
@@ -58,8 +49,7 @@ afterAll(async () => {
   await sandbox?.close();
   await limited?.close();
   await driver?.close();
-  await redis?.stop();
-  await postgres?.destroy();
+  await fault?.stop();
 });
 
 test('Redis restarted empty under postbacks and a backfill: schedulers and jobs come back, nothing lost or doubled', async () => {

@@ -1,9 +1,8 @@
 import { countConversions, report } from './support/figures';
 import { burst, type Postback } from './support/load';
 import { waitFor } from './support/ports';
-import { caseEnvironment, seedFunnel, TallyProcess, type CaseEnvironment } from './support/tally-process';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './support/throwaway-postgres';
-import { startThrowawayRedis, type ThrowawayRedis } from './support/throwaway-redis';
+import { seedClicks, startFaultCase, type FaultCase } from './support/fault-case';
+import { TallyProcess } from './support/tally-process';
 
 /**
  * Every postback sent three times (the second copies racing each other, the third while Postgres
@@ -14,25 +13,19 @@ const NAME = 'replays';
 const POSTBACKS = 3_000;
 const UPLOAD_ROWS = 3_000;
 
-let postgres: ThrowawayPostgres;
-let redis: ThrowawayRedis;
-let env: CaseEnvironment;
+let fault: FaultCase;
 let serve: TallyProcess;
 let clickIds: string[];
 
 beforeAll(async () => {
-  postgres = await startThrowawayPostgres();
-  redis = await startThrowawayRedis();
-  env = caseEnvironment(NAME, postgres.url('tally'), redis.url);
-  await TallyProcess.migrate(env);
-  serve = await TallyProcess.serve(env);
-  clickIds = (await seedFunnel(serve, 1000)).clickIds;
+  fault = await startFaultCase(NAME);
+  clickIds = await seedClicks(fault.env, 1000);
+  serve = await TallyProcess.serve(fault.env);
 });
 
 afterAll(async () => {
   await serve?.stop();
-  await redis?.stop();
-  await postgres?.destroy();
+  await fault?.stop();
 });
 
 interface Totals {
@@ -60,9 +53,9 @@ test('postbacks replayed three times and uploads uploaded twice leave the totals
   // Second copies in random order, many at once: replays race each other and nothing else.
   const second = await burst(serve.baseUrl, shuffled(postbacks), 64);
   // Third copies while Postgres is away: answered 202 from the spool, registered when it is back.
-  await postgres.stop();
+  await fault.postgres.stop();
   const third = await burst(serve.baseUrl, shuffled(postbacks), 64);
-  await postgres.start();
+  await fault.postgres.start();
   await drained();
   expect([...second, ...third].every((result) => result.acknowledged)).toBe(true);
   expect(third.every((result) => result.status === 202)).toBe(true);
@@ -81,7 +74,7 @@ test('postbacks replayed three times and uploads uploaded twice leave the totals
   const sent = [...first, ...second, ...third];
   const uploadTxids = Array.from({ length: UPLOAD_ROWS }, (_, index) => `upload-${index}`);
   const figures = await countConversions(
-    env.databaseUrl,
+    fault.env.databaseUrl,
     [...sent.map((result) => result.txid), ...uploadTxids, ...uploadTxids],
     [...sent.filter((result) => result.acknowledged).map((result) => result.txid), ...uploadTxids, ...uploadTxids],
   );

@@ -3,9 +3,9 @@ import pg from 'pg';
 import { countConversions, report } from './support/figures';
 import { burst, steadyLoad } from './support/load';
 import { waitFor } from './support/ports';
-import { caseEnvironment, seedFunnel, TallyProcess, type CaseEnvironment } from './support/tally-process';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './support/throwaway-postgres';
-import { startThrowawayRedis, type ThrowawayRedis } from './support/throwaway-redis';
+import { seedClicks, startFaultCase, type FaultCase } from './support/fault-case';
+import { TallyProcess, type CaseEnvironment } from './support/tally-process';
+import type { ThrowawayPostgres } from './support/throwaway-postgres';
 
 /**
  * `kill -9` of the HTTP process: under load, and in the middle of a spool drain. A new `serve` on
@@ -13,8 +13,8 @@ import { startThrowawayRedis, type ThrowawayRedis } from './support/throwaway-re
  * stored exactly once.
  */
 const NAME = 'serve-kill';
+let fault: FaultCase;
 let postgres: ThrowawayPostgres;
-let redis: ThrowawayRedis;
 let env: CaseEnvironment;
 let clickIds: string[];
 const processes: TallyProcess[] = [];
@@ -32,20 +32,15 @@ interface Readiness {
 const readiness = async (process: TallyProcess): Promise<Readiness> => (await (await fetch(`${process.baseUrl}/readyz`)).json()) as Readiness;
 
 beforeAll(async () => {
-  postgres = await startThrowawayPostgres();
-  redis = await startThrowawayRedis();
   // A short SPOOL_AFTER_MS: under load on two cores some commits are slow, so the spool is in use when the kill comes.
-  env = caseEnvironment(NAME, postgres.url('tally'), redis.url, { SPOOL_AFTER_MS: '200' });
-  await TallyProcess.migrate(env);
-  const first = await serve('seed');
-  clickIds = (await seedFunnel(first, 500)).clickIds;
-  await first.stop();
+  fault = await startFaultCase(NAME, { SPOOL_AFTER_MS: '200' });
+  ({ postgres, env } = fault);
+  clickIds = await seedClicks(env, 500);
 });
 
 afterAll(async () => {
   for (const process of processes) await process.kill9();
-  await redis?.stop();
-  await postgres?.destroy();
+  await fault?.stop();
 });
 
 test('kill -9 of serve under steady load: every acknowledged postback stored exactly once', async () => {

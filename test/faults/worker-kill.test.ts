@@ -1,10 +1,9 @@
-import { generatedData, startSandboxNetwork, type SandboxNetwork } from '../../src/demo/sandbox-network';
+import { startSandboxNetwork, type SandboxNetwork } from '../../src/demo/sandbox-network';
 import { report } from './support/figures';
 import { waitFor } from './support/ports';
 import { openPullDriver, type PullDriver } from './support/pull-driver';
-import { caseEnvironment, seedFunnel, TallyProcess, type CaseEnvironment } from './support/tally-process';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './support/throwaway-postgres';
-import { startThrowawayRedis, type ThrowawayRedis } from './support/throwaway-redis';
+import { seedClicks, spreadRecords, startFaultCase, type FaultCase } from './support/fault-case';
+import { TallyProcess } from './support/tally-process';
 
 /**
  * `kill -9` of the worker in the middle of a pull and in the middle of a backfill. Another worker
@@ -16,44 +15,27 @@ const PULLED = 16_000;
 const BACKFILLED = 9_000;
 const BACKFILL_START = Math.floor(Date.UTC(2026, 6, 1) / 1000);
 
-let postgres: ThrowawayPostgres;
-let redis: ThrowawayRedis;
-let env: CaseEnvironment;
+let fault: FaultCase;
 let driver: PullDriver;
 let recent: SandboxNetwork;
 let history: SandboxNetwork;
 const workers: TallyProcess[] = [];
 
 const worker = async (label: string): Promise<TallyProcess> => {
-  const started = await TallyProcess.worker(env, label);
+  const started = await TallyProcess.worker(fault.env, label);
   workers.push(started);
   return started;
 };
 
 beforeAll(async () => {
-  postgres = await startThrowawayPostgres();
-  redis = await startThrowawayRedis();
-  env = caseEnvironment(NAME, postgres.url('tally'), redis.url);
-  await TallyProcess.migrate(env);
-  const serve = await TallyProcess.serve(env, 'seed');
-  await seedFunnel(serve, 500);
-  await serve.stop();
-  driver = await openPullDriver(env);
+  fault = await startFaultCase(NAME);
+  await seedClicks(fault.env, 500);
+  driver = await openPullDriver(fault.env);
   // Slow pages (400 ms each) so that a kill lands mid-pull: eight 2,000-record pages in the last 40 hours…
   const now = Math.floor(Date.now() / 1000);
-  recent = await startSandboxNetwork(
-    generatedData(PULLED, now - 40 * 3600, Math.floor((39 * 3600) / PULLED), (index) => ({
-      conversion_id: `WK-PULL-${index}`, conversion_unix_timestamp: now - 40 * 3600 + index * Math.floor((39 * 3600) / PULLED), sub1: `fc-${index % 500}`, revenue: '2.50', currency_id: 'USD', status: 'approved',
-    })),
-    { apiKey: 'sandbox-key', delayMs: 400 },
-  );
+  recent = await startSandboxNetwork(spreadRecords('WK-PULL', PULLED, now - 40 * 3600, 39 * 3600, '2.50'), { apiKey: 'sandbox-key', delayMs: 400 });
   // …and 90 days of history: three 30-day chunks of two pages.
-  history = await startSandboxNetwork(
-    generatedData(BACKFILLED, BACKFILL_START, Math.floor((90 * 86400) / BACKFILLED), (index) => ({
-      conversion_id: `WK-BF-${index}`, conversion_unix_timestamp: BACKFILL_START + index * Math.floor((90 * 86400) / BACKFILLED), sub1: `fc-${index % 500}`, revenue: '3.75', currency_id: 'USD', status: 'approved',
-    })),
-    { apiKey: 'sandbox-key', delayMs: 400 },
-  );
+  history = await startSandboxNetwork(spreadRecords('WK-BF', BACKFILLED, BACKFILL_START, 90 * 86400, '3.75'), { apiKey: 'sandbox-key', delayMs: 400 });
 });
 
 afterAll(async () => {
@@ -61,8 +43,7 @@ afterAll(async () => {
   await recent?.close();
   await history?.close();
   await driver?.close();
-  await redis?.stop();
-  await postgres?.destroy();
+  await fault?.stop();
 });
 
 test('kill -9 of the worker during a pull: another worker resumes it, every record stored once, the checkpoint at the window end', async () => {
