@@ -24,6 +24,21 @@ test('defaults follow the design', () => {
   expect(config.adminTokenGenerated).toBe(true);
 });
 
+test('the spool is on by default, under the state directory; SPOOL_* and TALLY_JOB_BACKOFF_MS are read and checked', () => {
+  const dir = stateDir();
+  expect(loadConfig({ TALLY_STATE_DIR: dir })).toMatchObject({
+    spool: { enabled: true, dir: join(dir, 'spool'), maxBytes: 1024 * 1024 * 1024, afterMs: 2000 },
+    jobBackoffMs: 30_000,
+  });
+  expect(loadConfig({ TALLY_STATE_DIR: dir, SPOOL_ENABLED: 'false', SPOOL_DIR: '/var/lib/tally/spool', SPOOL_MAX_MB: '64', SPOOL_AFTER_MS: '500', TALLY_JOB_BACKOFF_MS: '1000' })).toMatchObject({
+    spool: { enabled: false, dir: '/var/lib/tally/spool', maxBytes: 64 * 1024 * 1024, afterMs: 500 },
+    jobBackoffMs: 1000,
+  });
+  expect(() => loadConfig({ TALLY_STATE_DIR: dir, SPOOL_ENABLED: 'maybe' })).toThrow('Invalid SPOOL_ENABLED: SPOOL_ENABLED must be true or false (got "maybe")');
+  expect(() => loadConfig({ TALLY_STATE_DIR: dir, SPOOL_MAX_MB: '0' })).toThrow('Invalid SPOOL_MAX_MB: SPOOL_MAX_MB must be an integer from 1 to 1048576 (got "0")');
+  expect(() => loadConfig({ TALLY_STATE_DIR: dir, SPOOL_AFTER_MS: '5' })).toThrow('Invalid SPOOL_AFTER_MS: SPOOL_AFTER_MS must be an integer from 10 to 600000 (got "5")');
+});
+
 test('generated secrets are stored once and reused by the next process', () => {
   const dir = stateDir();
   const first = loadConfig({ TALLY_STATE_DIR: dir });
