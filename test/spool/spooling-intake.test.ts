@@ -275,7 +275,8 @@ test('a spool left by a process that died mid-drain is adopted and drained exact
   const h = await harness({ dir });
   try {
     await drained(h);
-    await until(() => !existsSync(orphanDir), 'the adopted directory to be removed');
+    // Adopted by renaming it under this process's name, drained, then removed.
+    await until(() => !existsSync(orphanDir) && readdirSync(dir).length === 1, 'the adopted directory to be removed');
     const stored = await conversionsOf(clicks);
     expect(stored).toHaveLength(30);
     expect(new Set(stored.map((row) => row.txid)).size).toBe(30);
