@@ -48,7 +48,7 @@ const COUNT_RUN: PreparedStatement = {
  * of the connection meanwhile is skipped.
  */
 export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | undefined, jobSignal: AbortSignal): Promise<PullResult> {
-  const lock = await RenewedLock.acquire(deps.redis, `${deps.queuePrefix}:pull-lock:${data.connectionId}`, deps.lockMs ?? DEFAULT_PULL_LOCK_MS);
+  const lock = await RenewedLock.acquire(deps.redis, `${deps.queuePrefix}:pull-lock:${data.connectionId}`, deps.lockMs ?? DEFAULT_PULL_LOCK_MS, jobId);
   if (!lock) return { status: 'skipped', reason: 'another pull of this connection is running' };
   const signal = AbortSignal.any([jobSignal, lock.signal]);
   let connection: LoadedConnection | undefined;

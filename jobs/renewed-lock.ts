@@ -11,6 +11,14 @@ if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); return 1 end
 return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+/** Takes a free lock, or one an earlier run of the same owner left (its holder died: that run is over). */
+const ACQUIRE = `
+local holder = redis.call('GET', KEYS[1])
+if (not holder) or (ARGV[3] ~= '' and string.sub(holder, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|') then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
 
 /** The lock was taken by someone else while we held it (we were stalled longer than its TTL). */
 export class LockLostError extends Error {
@@ -38,10 +46,14 @@ export class RenewedLock {
     private readonly ttlMs: number,
   ) {}
 
-  /** Takes the lock, or returns undefined when someone else holds it. */
-  static async acquire(redis: Redis, key: string, ttlMs: number): Promise<RenewedLock | undefined> {
-    const token = randomUUID();
-    if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return undefined;
+  /**
+   * Takes the lock, or returns undefined when someone else holds it. `owner` (a job id) lets a
+   * retried job take over the lock its own earlier attempt held: BullMQ runs one attempt of a job
+   * at a time, so that attempt's worker is gone (or stalled, and it stops at its next renewal).
+   */
+  static async acquire(redis: Redis, key: string, ttlMs: number, owner = ''): Promise<RenewedLock | undefined> {
+    const token = `${owner}|${randomUUID()}`;
+    if ((await redis.eval(ACQUIRE, 1, key, token, String(ttlMs), owner)) !== 1) return undefined;
     const lock = new RenewedLock(redis, key, token, ttlMs);
     lock.timer = setInterval(() => void lock.renew(), Math.max(100, Math.floor(ttlMs / 3)));
     lock.timer.unref();

@@ -160,6 +160,22 @@ describe('renewed lock', () => {
     await next?.release();
   });
 
+  test('a retried job takes over the lock its own dead attempt held; other jobs are refused', async () => {
+    const name = key();
+    const dead = await RenewedLock.acquire(harness.redis, name, 10_000, 'job-1');
+    expect(dead).toBeDefined();
+    expect(await RenewedLock.acquire(harness.redis, name, 10_000, 'job-2')).toBeUndefined();
+    expect(await RenewedLock.acquire(harness.redis, name, 10_000)).toBeUndefined();
+    const retried = await RenewedLock.acquire(harness.redis, name, 10_000, 'job-1');
+    expect(retried).toBeDefined();
+    // The earlier attempt, were it only stalled, notices at its next renewal and stops.
+    await until(async () => dead?.signal.aborted, (aborted) => aborted === true, 'the earlier attempt to lose the lock', 10_000);
+    await dead?.release();
+    expect(await RenewedLock.acquire(harness.redis, name, 10_000, 'job-2')).toBeUndefined();
+    await retried?.release();
+    expect(await RenewedLock.acquire(harness.redis, name, 10_000, 'job-2')).toBeDefined();
+  });
+
   test('a lock Redis lost is taken again; one another process took aborts its holder', async () => {
     const name = key();
     const lock = (await RenewedLock.acquire(harness.redis, name, 300)) as RenewedLock;
