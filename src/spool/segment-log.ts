@@ -135,11 +135,6 @@ export class SegmentLog {
     return this.bytes;
   }
 
-  /** Whether the log takes appends (only the one its process created). */
-  get writable(): boolean {
-    return this.active !== undefined;
-  }
-
   /**
    * Appends one entry. It counts as pending at once, so whoever looks next sees the backlog; the
    * promise resolves once it is durable and rejects if it could not be written (then it was
@@ -342,7 +337,7 @@ async function copyTail(file: string, from: number, target: string): Promise<voi
 }
 
 /** Makes a created or renamed directory entry durable. */
-export async function syncDirectory(dir: string): Promise<void> {
+async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
