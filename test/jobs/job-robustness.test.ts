@@ -149,13 +149,14 @@ describe('renewed lock', () => {
 
   test('held while its holder lives, past its TTL; free for others once released', async () => {
     const name = key();
-    const lock = await RenewedLock.acquire(harness.redis, name, 300);
+    const lock = await RenewedLock.acquire(harness.redis, name, 1000);
     expect(lock).toBeDefined();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(await RenewedLock.acquire(harness.redis, name, 300)).toBeUndefined();
+    // Three TTLs: without its renewals (every third of the TTL) the lock would have lapsed.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await RenewedLock.acquire(harness.redis, name, 1000)).toBeUndefined();
     expect(lock?.signal.aborted).toBe(false);
     await lock?.release();
-    const next = await RenewedLock.acquire(harness.redis, name, 300);
+    const next = await RenewedLock.acquire(harness.redis, name, 1000);
     expect(next).toBeDefined();
     await next?.release();
   });

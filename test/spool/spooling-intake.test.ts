@@ -144,7 +144,7 @@ test('with Postgres away postbacks are answered 202 queued (the pixel its GIF), 
     expect(metrics).toMatch(/tally_spool_appended_total\{reason="backlog"\} 20/);
     expect(await conversionsOf(clicks)).toEqual([]);
 
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const restoredAt = Date.now();
     h.proxy.restore();
     await drained(h);
     const stored = await conversionsOf(clicks);
@@ -155,9 +155,9 @@ test('with Postgres away postbacks are answered 202 queued (the pixel its GIF), 
     expect(ledger).toHaveLength(21);
     for (const row of ledger) {
       expect(row).toMatchObject({ outcome: 'accepted', client_ip: '127.0.0.1' });
-      // The original receipt time, not the drain's.
-      expect(new Date(row.received_at).getTime()).toBeGreaterThanOrEqual(sentAt - 1000);
-      expect(new Date(row.received_at).getTime()).toBeLessThan(sentAt + 250);
+      // The original receipt time (while Postgres was away), not the drain's.
+      expect(new Date(row.received_at).getTime()).toBeGreaterThanOrEqual(sentAt);
+      expect(new Date(row.received_at).getTime()).toBeLessThanOrEqual(restoredAt);
     }
     expect((await h.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ready', checks: { postgres: 'ok', spool: 'ok' } });
     expect((await postback(h, { click_id: clicks[1] as string, txid: 'after', payout: '1' })).statusCode).toBe(200);
