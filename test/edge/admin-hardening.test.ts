@@ -65,6 +65,12 @@ describe('state-changing requests a browser sends from another site are refused'
   });
 });
 
+test('a filter Postgres cannot search for (U+0000) is a 400 that says so, not a 500', async () => {
+  const response = await t.app.inject({ method: 'GET', url: '/api/v1/conversions?txid=%00', headers: auth });
+  expect(response.statusCode).toBe(400);
+  expect(response.json().error).toMatchObject({ code: 'invalid_characters', message: expect.stringMatching(/U\+0000/) });
+});
+
 describe('metrics and readiness', () => {
   test('/metrics needs the admin token or METRICS_TOKEN unless METRICS_PUBLIC=true', async () => {
     const scraper = await createTestApp(testDb, { metricsToken: 'prometheus-scrape-token-0123' });

@@ -14,6 +14,12 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance) => {
     if (error instanceof TallyError) {
       return reply.status(error.statusCode).send({ error: { code: error.code, message: error.message } });
     }
+    // Postgres refuses text it cannot store or compare (U+0000, broken UTF-8) in a filter or field:
+    // that is bad input, not a server fault.
+    const sqlState = (error as { code?: unknown }).code;
+    if (sqlState === '22021' || sqlState === '22P05') {
+      return reply.status(400).send({ error: { code: 'invalid_characters', message: 'the request contains characters that cannot be stored or searched for (U+0000 or broken UTF-8); remove them and retry' } });
+    }
     const status = error.statusCode ?? 500;
     if (status === 413) {
       return reply.status(413).send({ error: { code: 'payload_too_large', message: 'the request body is larger than this endpoint accepts' } });
