@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { generatedData, type SandboxData } from '../../../src/demo/sandbox-network';
 import { caseEnvironment, seedFunnel, TallyProcess, type CaseEnvironment } from './tally-process';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './throwaway-postgres';
@@ -8,7 +10,7 @@ export interface FaultCase {
   readonly postgres: ThrowawayPostgres;
   readonly redis: ThrowawayRedis;
   readonly env: CaseEnvironment;
-  /** Stops Redis and deletes the Postgres cluster (stop the case's Tally processes first). */
+  /** Stops Redis, deletes the Postgres cluster and the spool and state directories (stop the case's Tally processes first). */
   stop(): Promise<void>;
 }
 
@@ -22,6 +24,8 @@ export async function startFaultCase(name: string, extra: Record<string, string>
     async stop() {
       await redis.stop();
       await postgres.destroy();
+      rmSync(env.spoolDir, { recursive: true, force: true });
+      rmSync(join(env.spoolDir, '..', `${name}-state`), { recursive: true, force: true });
     },
   };
 }
