@@ -169,18 +169,20 @@ function acceptKey(conversion: NormalizedConversion, input: RegistrationInput | 
 function groupIntoRounds(priced: readonly Priced[]): Pick<BatchPlan, 'rounds' | 'repeats'> {
   const rounds: Priced[][] = [];
   const roundOfSlot = new Map<string, number>();
-  const firstOfRepeat = new Map<string, number>();
+  const lastOfSlot = new Map<string, { key: string; index: number }>();
   const repeats: { item: Priced; original: number }[] = [];
   for (const item of priced) {
-    // Random accept-policy keys never repeat, so those conversions are never collapsed.
-    const repeatKey = `${item.click.click_id}\u0000${item.conversion.type}\u0000${item.dedupKey}\u0000${item.conversion.status}\u0000${item.payout}\u0000${item.currency}\u0000${item.reportedPayout}\u0000${item.conversion.networkStatus}`;
-    const original = firstOfRepeat.get(repeatKey);
-    if (original !== undefined) {
-      repeats.push({ item, original });
+    const slot = `${item.click.click_id}\u0000${item.conversion.type}`;
+    // A repeat is a report equal to the previous one of its click and type: only then can it
+    // change nothing. (pending, approved, pending) ends pending, so its third report is no repeat
+    // of the first. Random accept-policy keys never repeat, so those are never collapsed.
+    const repeatKey = `${item.dedupKey}\u0000${item.conversion.status}\u0000${item.payout}\u0000${item.currency}\u0000${item.reportedPayout}\u0000${item.conversion.networkStatus}`;
+    const previous = lastOfSlot.get(slot);
+    if (previous !== undefined && previous.key === repeatKey) {
+      repeats.push({ item, original: previous.index });
       continue;
     }
-    firstOfRepeat.set(repeatKey, item.index);
-    const slot = `${item.click.click_id}\u0000${item.conversion.type}`;
+    lastOfSlot.set(slot, { key: repeatKey, index: item.index });
     const round = (roundOfSlot.get(slot) ?? -1) + 1;
     roundOfSlot.set(slot, round);
     (rounds[round] ??= []).push(item);

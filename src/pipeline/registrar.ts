@@ -41,6 +41,8 @@ const MAX_CONFLICT_RETRIES = 5;
  */
 export class Registrar {
   private readonly knownTypes = new Set<string>();
+  /** Whether the ledger is range-partitioned (an operator's opt-in): decides the statement's variant. */
+  private partitionedLedger: Promise<boolean> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -243,7 +245,11 @@ export class Registrar {
   /** One registration statement; returns the inserts that conflicted (to retry in the next round). */
   private async runRound(trx: Transaction, round: readonly Priced[], known: readonly KnownLogRow[], batch: BatchContext, outcomes?: Resolved[]): Promise<Priced[]> {
     const payload = encodeRound(round, known, batch);
-    const settled = await this.run<{ ord: number; result: SettledResult; conversion_id: string | null }>(trx, STATEMENTS.upsertAndLog, [
+    this.partitionedLedger ??= trx
+      .query<{ relkind: string }>("SELECT relkind FROM pg_class WHERE oid = 'registration_log'::regclass")
+      .then(([row]) => row?.relkind === 'p');
+    const statement = (await this.partitionedLedger) ? STATEMENTS.upsertAndLogPartitioned : STATEMENTS.upsertAndLog;
+    const settled = await this.run<{ ord: number; result: SettledResult; conversion_id: string | null }>(trx, statement, [
       payload.conversions,
       payload.known,
       payload.fxPairs,
@@ -254,7 +260,11 @@ export class Registrar {
       batch.options.connectionId ?? null,
       batch.options.uploadId ?? null,
       batch.options.logUnchanged ?? true,
-    ]);
+    ]).catch((error: { code?: string }) => {
+      // 42P10: the ledger was partitioned while this process ran; look again on the next batch.
+      if (error.code === '42P10') this.partitionedLedger = undefined;
+      throw error;
+    });
     const conflicted: Priced[] = [];
     for (const row of settled) {
       const item = round[row.ord];

@@ -15,6 +15,19 @@ import { settledReasonSql, settledStatusSql } from './outcomes';
  *   l upload line · rm rematch of · w warnings · rq raw request · ip client IP · tk token digest ·
  *   iid intake id
  */
+
+/**
+ * How a repeatedly pulled rejection is counted. On a plain ledger: an upsert on the pulled-
+ * rejection key. On a partitioned ledger (opt-in, docs/operations.md) that key lives in a side
+ * table whose trigger does the counting, and Postgres cannot name a conflict target there.
+ */
+const COUNT_IN_PLACE = `ON CONFLICT (connection_id, txid, (coalesce(click_id, '')), reason) WHERE outcome = 'rejected' AND connection_id IS NOT NULL AND txid IS NOT NULL
+         DO UPDATE SET times_seen = l.times_seen + EXCLUDED.times_seen,
+                       last_seen_at = greatest(l.last_seen_at, EXCLUDED.last_seen_at),
+                       message = EXCLUDED.message, type = EXCLUDED.type, warnings = EXCLUDED.warnings,
+                       fields = EXCLUDED.fields, request = EXCLUDED.request`;
+const COUNT_BY_TRIGGER = 'ON CONFLICT DO NOTHING';
+
 export const STATEMENTS = {
   types: { name: 'tally_types_v1', text: 'SELECT name FROM conversion_types' },
   addTypes: { name: 'tally_add_types_v1', text: 'INSERT INTO conversion_types (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING' },
@@ -29,8 +42,19 @@ export const STATEMENTS = {
           FOR NO KEY UPDATE OF cl`,
   },
   upsertAndLog: {
-    name: 'tally_upsert_and_log_v6',
-    text: `WITH meta AS (
+    name: 'tally_upsert_and_log_v8',
+    text: registrationText(COUNT_IN_PLACE),
+  },
+  upsertAndLogPartitioned: {
+    name: 'tally_upsert_and_log_partitioned_v2',
+    text: registrationText(COUNT_BY_TRIGGER),
+  },
+} satisfies Record<string, PreparedStatement>;
+
+
+/** The registration statement, with the pulled-rejection counting of one ledger layout. */
+function registrationText(counting: string): string {
+  return `WITH meta AS (
          SELECT * FROM jsonb_to_recordset($4::jsonb) AS m(n int, campaign_id uuid, offer_id uuid, network_id uuid, policy text)
        ),
        input AS (
@@ -65,7 +89,9 @@ export const STATEMENTS = {
            LEFT JOIN LATERAL (
                 SELECT c.id, c.dedup_key, c.status, c.payout, c.currency, c.reported_payout, c.reported_currency, c.network_status
                   FROM conversions c
-                 WHERE c.click_id = i.click_id AND c.type = i.type
+                 -- visit_at is the click's, the same for all its conversions: it lets a partitioned
+                 -- table (by visit time) prune to one partition, and costs nothing otherwise.
+                 WHERE c.click_id = i.click_id AND c.type = i.type AND c.visit_at = i.visit_at
                    -- With a txid: its own row, or a txid-less one another route registered (adoption;
                    -- under the accept policy the oldest of them).
                    AND CASE WHEN i.txid IS NOT NULL THEN c.dedup_key = i.dedup_key OR (c.txid IS NULL AND c.source <> $6)
@@ -122,7 +148,7 @@ export const STATEMENTS = {
                 updated_at = now(),
                 revision = c.revision + 1
            FROM plan p
-          WHERE c.id = p.target_id AND p.result IN ('changed', 'adopted')
+          WHERE c.id = p.target_id AND c.visit_at = p.visit_at AND p.result IN ('changed', 'adopted')
           RETURNING c.id
        ),
        inserted AS (
@@ -138,7 +164,10 @@ export const STATEMENTS = {
            FROM (SELECT p.*, (SELECT r.rate FROM rates r WHERE r.currency = p.new_currency AND r.day = (p.occurred_at AT TIME ZONE 'UTC')::date) AS rate
                    FROM plan p WHERE p.result = 'inserted' OFFSET 0) p
            CROSS JOIN LATERAL (SELECT p.rate) fx
-         ON CONFLICT (click_id, type, dedup_key) DO NOTHING
+         -- No conflict target: on a plain table the identity (click_id, type, dedup_key) is the only
+         -- unique key an insert can collide with; on a partitioned one (docs/operations.md) a side
+         -- table's trigger keeps it, and Postgres cannot name a target there.
+         ON CONFLICT DO NOTHING
          RETURNING id, click_id, type, dedup_key
        ),
        settled AS (
@@ -198,12 +227,7 @@ export const STATEMENTS = {
              AS k(received_at timestamptz, reason text, message text, click_id text, txid text, type text,
                   warnings jsonb, fields jsonb, request jsonb, network_id uuid, seen int)
           WHERE k.seen IS NOT NULL
-         ON CONFLICT (connection_id, txid, (coalesce(click_id, '')), reason) WHERE outcome = 'rejected' AND connection_id IS NOT NULL AND txid IS NOT NULL
-         DO UPDATE SET times_seen = l.times_seen + EXCLUDED.times_seen,
-                       last_seen_at = greatest(l.last_seen_at, EXCLUDED.last_seen_at),
-                       message = EXCLUDED.message, type = EXCLUDED.type, warnings = EXCLUDED.warnings,
-                       fields = EXCLUDED.fields, request = EXCLUDED.request
+         ${counting}
        )
-       SELECT ord, result, conversion_id::text AS conversion_id FROM settled`,
-  },
-} satisfies Record<string, PreparedStatement>;
+       SELECT ord, result, conversion_id::text AS conversion_id FROM settled`;
+}

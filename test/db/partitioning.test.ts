@@ -11,9 +11,8 @@ import { createClicks, createFunnel, type Funnel } from '../support/fixtures';
  * The opt-in monthly partitioning (migration 20261128500100): existing data survives the switch,
  * and every unique guarantee the pipeline relies on holds across partitions — one conversion per
  * identity, one ledger row per intake id and per re-matched attempt, one counted row per pulled
- * rejection. The pipeline's statement names two ON CONFLICT targets, which Postgres cannot infer
- * on a partitioned table; the partition-ready variant below drops them (the change
- * docs/operations.md asks of the pipeline), and the triggers and side tables keep the meaning.
+ * rejection. Postgres cannot infer a conflict target on a partitioned table: the pipeline finds the
+ * ledger partitioned and registers with the variant that leaves the counting to the triggers.
  */
 jest.setTimeout(120_000);
 
@@ -22,20 +21,9 @@ let funnel: Funnel;
 let connectionId: string;
 const settings = { displayCurrency: 'USD', defaultCurrency: 'USD' };
 
-/** The pipeline's statement with its two ON CONFLICT targets removed, as a partitioned schema needs. */
+/** A registrar started after the switch: it finds the ledger partitioned and uses that statement variant. */
 function partitionReadyRegistrar(): Registrar {
-  let Patched: typeof Registrar | undefined;
-  jest.isolateModules(() => {
-    jest.doMock('../../src/pipeline/statements', () => {
-      const actual = jest.requireActual('../../src/pipeline/statements');
-      const text = (actual.STATEMENTS.upsertAndLog.text as string)
-        .replace('ON CONFLICT (click_id, type, dedup_key) DO NOTHING', 'ON CONFLICT DO NOTHING')
-        .replace(/ON CONFLICT \(connection_id, txid[\s\S]*?DO UPDATE SET[\s\S]*?request = EXCLUDED\.request/, 'ON CONFLICT DO NOTHING');
-      return { STATEMENTS: { ...actual.STATEMENTS, upsertAndLog: { name: 'tally_upsert_and_log_partitioned_test', text } } };
-    });
-    Patched = (require('../../src/pipeline/registrar') as { Registrar: typeof Registrar }).Registrar;
-  });
-  return new (Patched as typeof Registrar)(testDb.db, settings);
+  return new Registrar(testDb.db, settings);
 }
 
 const postback = (clickId: string, txid: string | undefined, extra: Partial<RegistrationInput> = {}): RegistrationInput => ({
@@ -62,8 +50,12 @@ afterAll(async () => {
 
 let beforeSwitch: { intakeId: string; clickId: string };
 
+/** A registrar of a process that was already running when the operator switched. */
+let runningBeforeSwitch: Registrar;
+
 test('the switch keeps every row, key and count, and a second call changes nothing', async () => {
   const plain = new Registrar(testDb.db, settings);
+  runningBeforeSwitch = plain;
   const clicks = await createClicks(testDb.db, funnel.campaignId, 50, new Date(Date.now() - 40 * 86_400_000));
   const inputs = clicks.map((clickId, index) => postback(clickId, `BEFORE-${index}`));
   await plain.register(inputs, { source: 'postback' });
@@ -86,9 +78,13 @@ test('the switch keeps every row, key and count, and a second call changes nothi
   expect(await count('conversions')).toBe(conversions);
 });
 
-test('the unchanged pipeline statement cannot run on partitioned tables (the change it needs is named in docs/operations.md)', async () => {
+test('a process that was running during the switch fails one batch (nothing stored, safe to retry), then finds the partitioned ledger', async () => {
   const [clickId] = await createClicks(testDb.db, funnel.campaignId, 1);
-  await expect(new Registrar(testDb.db, settings).register([postback(clickId as string, 'UNCHANGED')], { source: 'postback' })).rejects.toMatchObject({ code: '42P10' });
+  const input = postback(clickId as string, 'DURING-SWITCH');
+  await expect(runningBeforeSwitch.register([input], { source: 'postback' })).rejects.toMatchObject({ code: '42P10' });
+  expect(await count('conversions', { txid: 'DURING-SWITCH' })).toBe(0);
+  const [retried] = await runningBeforeSwitch.register([input], { source: 'postback' });
+  expect(retried).toMatchObject({ status: 'accepted' });
 });
 
 test('one conversion per identity and one ledger row per intake id, also under concurrency and across the switch', async () => {

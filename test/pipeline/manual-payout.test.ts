@@ -97,3 +97,17 @@ test('PATCH /api/v1/offers answers what was wrong', async () => {
   expect(exact.statusCode).toBe(400);
   expect(exact.json().error.message).toMatch(/more than 6 decimal places/);
 });
+
+test('reports of one conversion within one batch apply in order: (pending, approved, pending) ends pending', async () => {
+  const funnel = await createFunnel(testDb.db);
+  const [clickId] = await createClicks(testDb.db, funnel.campaignId);
+  const report = (status: string) => ({ fields: { click_id: clickId, txid: 'ABA-1', status, payout: '2.00' } });
+  const outcomes = await registrar.register([report('pending'), report('approved'), report('pending'), report('pending')], { source: 'postback' });
+  expect(outcomes.map((outcome) => [outcome.status, outcome.reason])).toEqual([
+    ['accepted', null],
+    ['updated', 'changed'],
+    ['updated', 'changed'],
+    ['duplicate', 'unchanged'],
+  ]);
+  expect((await conversion('ABA-1')).status).toBe('pending');
+});
