@@ -53,17 +53,19 @@ export function isImageRequest(headers: ConversionRequestParts['headers']): bool
   return /(^|,)\s*image\//i.test(header(headers, 'accept') ?? '');
 }
 
-function flatten(source: unknown): Record<string, unknown> {
-  if (source === null || typeof source !== 'object' || Array.isArray(source)) return {};
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(source as Record<string, unknown>)) {
-    out[name] = Array.isArray(value) ? value[0] : value;
+/**
+ * The parameters of a query or body, one value each (the first of a repeated one), into `into`
+ * (fields) and, without credentials, into `kept` (the raw request the log keeps). One pass, no
+ * intermediate arrays: this runs for every postback.
+ */
+function collect(source: unknown, into: Record<string, unknown>, kept: Record<string, unknown>): void {
+  if (source === null || typeof source !== 'object' || Array.isArray(source)) return;
+  for (const name in source as Record<string, unknown>) {
+    const raw = (source as Record<string, unknown>)[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    into[name] = value;
+    if (!SECRET_PARAMS.has(name)) kept[name] = value;
   }
-  return out;
-}
-
-function without(values: Record<string, unknown>, names: ReadonlySet<string>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(values).filter(([name]) => !names.has(name)));
 }
 
 /**
@@ -74,16 +76,27 @@ function without(values: Record<string, unknown>, names: ReadonlySet<string>): R
  */
 export function receiveConversion(parts: ConversionRequestParts, secretKey: Buffer, now = new Date()): ReceivedConversion {
   const image = isImageRequest(parts.headers);
-  const query = flatten(parts.query);
   const unreadable = parts.body instanceof UnreadableBody ? parts.body : undefined;
-  const body = unreadable ? {} : flatten(parts.body);
-  const given: Record<string, unknown> = { ...query, ...body };
-  const route: TrackingRoute = given.src === 'script' ? 'script' : image ? 'pixel' : 'postback';
-  const token = typeof given.token === 'string' && given.token !== '' ? given.token : undefined;
-
-  const fields = without(without(given, SECRET_PARAMS), TRANSPORT_PARAMS);
+  // Body parameters win over query parameters of the same name. Prototype-less objects: a
+  // parameter named __proto__ is data like any other.
+  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const query: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const body: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  collect(parts.query, fields, query);
+  if (!unreadable) collect(parts.body, fields, body);
+  const route: TrackingRoute = fields.src === 'script' ? 'script' : image ? 'pixel' : 'postback';
+  const token = typeof fields.token === 'string' && fields.token !== '' ? fields.token : undefined;
+  for (const name of SECRET_PARAMS) delete fields[name];
+  for (const name of TRANSPORT_PARAMS) delete fields[name];
   const warnings: string[] = [];
-  const named = CLICK_ID_NAMES.map((name) => fields[name]).find((value) => typeof value === 'string' && value.trim() !== '') as string | undefined;
+  let named: string | undefined;
+  for (const name of CLICK_ID_NAMES) {
+    const value = fields[name];
+    if (typeof value === 'string' && value.trim() !== '') {
+      named = value;
+      break;
+    }
+  }
   if (parts.cookieClickId && (named === undefined || isPlaceholder(named))) {
     // Pixel and script: the click ID comes from the tracking cookie; a placeholder such as
     // click_id=OPTIONAL left in the pixel URL is replaced by it rather than rejected.
@@ -97,10 +110,10 @@ export function receiveConversion(parts: ConversionRequestParts, secretKey: Buff
   const raw = {
     method: parts.method,
     path: parts.path,
-    query: without(query, SECRET_PARAMS),
+    query,
     ...(unreadable
       ? { body_unreadable: { content_type: unreadable.contentType, text: unreadable.text.slice(0, UNREADABLE_BODY_KEPT) } }
-      : parts.body !== undefined && parts.body !== null ? { body: without(body, SECRET_PARAMS) } : {}),
+      : parts.body !== undefined && parts.body !== null ? { body } : {}),
     ...(parts.cookieClickId ? { cookie_click_id: parts.cookieClickId } : {}),
     ip: parts.ip,
     ...(userAgent ? { user_agent: userAgent.slice(0, 300) } : {}),

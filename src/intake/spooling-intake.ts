@@ -10,6 +10,14 @@ export interface DirectIntake extends ConversionIntake {
   submit(input: RegistrationInput, options: IntakeOptions): Promise<RegistrationOutcome>;
 }
 
+type CommitResult = { kind: 'committed'; outcome: RegistrationOutcome } | { kind: 'failed'; error: unknown } | { kind: 'slow' };
+
+interface Waiter {
+  readonly deadline: number;
+  readonly resolve: (result: CommitResult) => void;
+  done: boolean;
+}
+
 /** Why a postback went to the spool instead of straight to Postgres (a metrics label). */
 export type SpoolReason = 'backlog' | 'slow_commit' | 'intake_full' | 'database_error';
 
@@ -22,6 +30,9 @@ export type SpoolReason = 'backlog' | 'slow_commit' | 'intake_full' | 'database_
  * drained copy a no-op. Errors of the spool itself (full, disk) reach the route: 503.
  */
 export class SpoolingIntake implements ConversionIntake {
+  private readonly waiting = new Set<Waiter>();
+  private sweep: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly direct: DirectIntake,
     private readonly spool: Spool,
@@ -33,24 +44,55 @@ export class SpoolingIntake implements ConversionIntake {
     if (input.intakeId === undefined) return this.direct.submit(input, options);
     const entry = { input: { ...input, intakeId: input.intakeId, receivedAt: input.receivedAt ?? new Date() }, options };
     if (this.spool.hasBacklog) return this.toSpool(entry, 'backlog');
-    let timer: NodeJS.Timeout | undefined;
-    const committed = this.direct.submit(entry.input, options);
-    const result = await Promise.race([
-      committed.then((outcome) => ({ kind: 'committed' as const, outcome }), (error: unknown) => ({ kind: 'failed' as const, error })),
-      new Promise<{ kind: 'slow' }>((resolve) => {
-        timer = setTimeout(() => resolve({ kind: 'slow' }), this.settings.afterMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const result = await this.commitOrTimeout(this.direct.submit(entry.input, options));
     if (result.kind === 'committed') return result.outcome;
-    if (result.kind === 'slow') {
-      // The commit may still land; the spooled copy then drains as a no-op.
-      committed.catch(() => undefined);
-      return this.toSpool(entry, 'slow_commit');
-    }
+    // The commit may still land; the spooled copy then drains as a no-op.
+    if (result.kind === 'slow') return this.toSpool(entry, 'slow_commit');
     if (result.error instanceof IntakeFullError) return this.toSpool(entry, 'intake_full');
     this.settings.logger.warn({ reqId: entry.input.intakeId, err: (result.error as Error).message }, 'postback could not be committed; spooling it');
     return this.toSpool(entry, 'database_error');
+  }
+
+  /**
+   * The commit's result, or `slow` once SPOOL_AFTER_MS has passed. One sweep timer serves every
+   * waiting postback (a timer and a race per postback cost ~3% of throughput); deadlines are
+   * checked every few milliseconds, at most 50.
+   */
+  private commitOrTimeout(committed: Promise<RegistrationOutcome>): Promise<CommitResult> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = { deadline: Date.now() + this.settings.afterMs, resolve, done: false };
+      const settle = (result: CommitResult): void => {
+        if (waiter.done) return;
+        waiter.done = true;
+        this.waiting.delete(waiter);
+        resolve(result);
+      };
+      this.waiting.add(waiter);
+      this.startSweep();
+      committed.then(
+        (outcome) => settle({ kind: 'committed', outcome }),
+        (error: unknown) => settle({ kind: 'failed', error }),
+      );
+    });
+  }
+
+  private startSweep(): void {
+    if (this.sweep) return;
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      // Waiters are in arrival order and share one delay, so their deadlines are in order too.
+      for (const waiter of this.waiting) {
+        if (waiter.deadline > now) break;
+        waiter.done = true;
+        this.waiting.delete(waiter);
+        waiter.resolve({ kind: 'slow' });
+      }
+      if (this.waiting.size === 0 && this.sweep) {
+        clearInterval(this.sweep);
+        this.sweep = undefined;
+      }
+    }, Math.max(5, Math.min(50, Math.floor(this.settings.afterMs / 4))));
+    this.sweep.unref();
   }
 
   /** Settles what the group commit holds; the spool drains on its own (and stops with `Spool.stop`). */

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../support/cli';
+import { CHROMIUM_ARGS, resolveChromium } from '../support/chromium';
 import { adminUrl } from '../support/names';
 
 /**
@@ -34,10 +35,6 @@ let context: BrowserContext;
 let page: Page;
 let profile: string;
 const pageErrors: string[] = [];
-
-function chromiumPath(): string {
-  return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-}
 
 async function adminQuery<Row>(text: string, values: unknown[] = []): Promise<Row[]> {
   const url = new URL(adminUrl());
@@ -76,10 +73,13 @@ beforeAll(async () => {
   consoleUrl = /console\s+(http:\/\/127\.0\.0\.1:\d+\/console)\s/.exec(stdout)?.[1] ?? '';
   sandboxUrl = /sandbox\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1] ?? '';
   base = consoleUrl.replace(/\/console$/, '');
+  // The same Chromium every browser test uses: CHROMIUM_PATH, one on PATH, or the packaged build.
+  const binary = await resolveChromium();
   context = await chromium.launchPersistentContext(join(profile, 'chromium'), {
-    executablePath: chromiumPath(),
+    executablePath: binary.executablePath,
+    env: { ...process.env, ...binary.env } as Record<string, string>,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [...CHROMIUM_ARGS],
     viewport: { width: 1280, height: 900 },
     // CSP is bypassed only so the test can inject axe-core; the console itself runs no inline script.
     bypassCSP: true,

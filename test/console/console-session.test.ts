@@ -1,19 +1,14 @@
 import { ConsoleSessions } from '../../src/console/console-sessions';
 import { LOGIN_FAILURES_PER_MINUTE } from '../../src/console/login-throttle';
-import { ADMIN_TOKEN, auth, createTestApp, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { ADMIN_TOKEN, auth, createTestApp, type TestApp, useTestApp } from '../support/app';
+import type { TestDatabase } from '../support/database';
 
 let testDb: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  t = await createTestApp(testDb);
-});
-
-afterAll(async () => {
-  await t.app.close();
-  await testDb.drop();
+useTestApp((db, app) => {
+  testDb = db;
+  t = app;
 });
 
 const form = (values: Record<string, string>) => new URLSearchParams(values).toString();

@@ -5,21 +5,16 @@ import Redis from 'ioredis';
 import { loadConfig } from '../../src/config/config';
 import { loadOrCreateLocalSecret } from '../../src/config/local-secrets';
 import { explainConnectionError } from '../../src/util/connection-errors';
-import { auth, ADMIN_TOKEN, createTestApp, type TestApp } from '../support/app';
+import { auth, ADMIN_TOKEN, createTestApp, type TestApp, useTestApp } from '../support/app';
 import { runCli } from '../support/cli';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
 
 let testDb: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  t = await createTestApp(testDb);
-});
-
-afterAll(async () => {
-  await t.app.close();
-  await testDb.drop();
+useTestApp((db, app) => {
+  testDb = db;
+  t = app;
 });
 
 describe('admin routes check credentials before they parse or validate anything', () => {

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config/config';
 import { tokenDigest } from '../../src/trust/token-digest';
-import { auth, createTestApp, testConfig, type TestApp } from '../support/app';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { auth, createTestApp, testConfig, type TestApp, useTestApp } from '../support/app';
+import type { TestDatabase } from '../support/database';
 import { createClicks, createFunnel } from '../support/fixtures';
 
 let testDb: TestDatabase;
@@ -9,14 +9,9 @@ let t: TestApp;
 const TOKEN = 'net-token-0123456789abcdef';
 const NEW_TOKEN = 'net-token-rotated-9876543210';
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  t = await createTestApp(testDb);
-});
-
-afterAll(async () => {
-  await t.app.close();
-  await testDb.drop();
+useTestApp((db, app) => {
+  testDb = db;
+  t = app;
 });
 
 async function networkWith(body: Record<string, unknown>, app: TestApp = t): Promise<{ networkId: string; clickId: string; campaignId: string }> {

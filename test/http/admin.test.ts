@@ -1,18 +1,13 @@
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { auth, createTestApp, type TestApp } from '../support/app';
+import type { TestDatabase } from '../support/database';
+import { auth, type TestApp, useTestApp } from '../support/app';
 import { createClicks, createFunnel } from '../support/fixtures';
 
 let testDb: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  t = await createTestApp(testDb);
-});
-
-afterAll(async () => {
-  await t.app.close();
-  await testDb.drop();
+useTestApp((db, app) => {
+  testDb = db;
+  t = app;
 });
 
 const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>

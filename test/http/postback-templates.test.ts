@@ -2,21 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findConnector } from '../../connectors';
 import { GLOBAL_TOKEN_PLACEHOLDER, POSTBACK_TEMPLATES } from '../../src/catalog/postback-templates';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { auth, createTestApp, type TestApp } from '../support/app';
+import type { TestDatabase } from '../support/database';
+import { auth, createTestApp, type TestApp, useTestApp } from '../support/app';
 import { createClicks, createFunnel, type Funnel } from '../support/fixtures';
 
 let testDb: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  t = await createTestApp(testDb);
-});
-
-afterAll(async () => {
-  await t.app.close();
-  await testDb.drop();
+useTestApp((db, app) => {
+  testDb = db;
+  t = app;
 });
 
 interface Template {

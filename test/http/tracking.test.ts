@@ -1,21 +1,16 @@
 import Redis from 'ioredis';
 import { clickIdTime } from '../../src/catalog/click-id';
 import { createDb } from '../../src/db/database';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { auth, createTestApp, type TestApp } from '../support/app';
+import type { TestDatabase } from '../support/database';
+import { auth, createTestApp, type TestApp, useTestApp } from '../support/app';
 import { createClicks, createFunnel } from '../support/fixtures';
 
 let testDb: TestDatabase;
 let t: TestApp;
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  t = await createTestApp(testDb);
-});
-
-afterAll(async () => {
-  await t.app.close();
-  await testDb.drop();
+useTestApp((db, app) => {
+  testDb = db;
+  t = app;
 });
 
 async function funnelWithClick(options: Parameters<typeof createFunnel>[1] = {}) {

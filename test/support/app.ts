@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/log/logger';
 import { Metrics } from '../../src/observability/metrics';
 import { createRegistrar } from '../../src/runtime/services';
 import type { TallyConfig } from '../../src/config/config';
-import type { TestDatabase } from './database';
+import { createTestDatabase, type TestDatabase } from './database';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -67,3 +67,21 @@ export async function createTestApp(testDb: TestDatabase, overrides: Partial<Tal
 }
 
 export const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/**
+ * A test file's own database and the app on it: created before its tests, closed and dropped
+ * after them. `ready` receives both once they exist.
+ */
+export function useTestApp(ready: (testDb: TestDatabase, app: TestApp) => void, overrides: Partial<TallyConfig> = {}): void {
+  let created: { testDb: TestDatabase; app: TestApp } | undefined;
+  beforeAll(async () => {
+    const testDb = await createTestDatabase();
+    const app = await createTestApp(testDb, overrides);
+    created = { testDb, app };
+    ready(testDb, app);
+  });
+  afterAll(async () => {
+    await created?.app.app.close();
+    await created?.testDb.drop();
+  });
+}
