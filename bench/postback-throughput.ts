@@ -83,7 +83,9 @@ async function main(): Promise<void> {
   try {
     const clicks = await benchClicks(db, 5000);
 
-    const tally = await startProcess([join(REPO, 'bin', 'tally.js'), 'serve'], {
+    // BENCH_SERVE_NODE_ARGS: extra node flags for the serve process only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+    const serveNodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const tally = await startProcess([...serveNodeArgs, join(REPO, 'bin', 'tally.js'), 'serve'], {
       DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_TOKEN: 'bench-admin-token-0123456789', TALLY_STATE_DIR: '/tmp/tally-bench-state',
     });
     children.push(tally.child);

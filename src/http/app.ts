@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import formBody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -29,6 +28,7 @@ import { pullActivityRoutes } from './routes/admin-pull-activity';
 import { ConsoleSessions } from '../console/console-sessions';
 import { consoleRoutes } from '../console/console-routes';
 import { sessionIdOf } from '../console/session-cookie';
+import { uuidV7 } from '../util/uuid';
 
 /** Longest URL accepted; longer ones get 414 (postbacks are short; this stops abuse early). */
 export const MAX_URL_LENGTH = 8 * 1024;
@@ -53,8 +53,9 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     trustProxy: fastifyTrustProxy(options.trustProxy ?? ctx.config.trustProxy),
     return503OnClosing: true,
     // Every request gets an id of the server's choosing (a postback's becomes its intake id, which
-    // the ledger keeps unique, so a client must not pick it); logs carry it as reqId.
-    genReqId: () => randomUUID(),
+    // the ledger keeps unique, so a client must not pick it); logs carry it as reqId. Time-ordered
+    // (UUIDv7): the ledger's intake-id index grows at its right edge.
+    genReqId: () => uuidV7(),
     requestIdHeader: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },

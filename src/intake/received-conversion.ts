@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { storableJson } from '../pipeline/characters';
 import { isPlaceholder } from '../pipeline/macros';
 import type { RegistrationInput } from '../pipeline/types';
 import { tokenDigest } from '../trust/token-digest';
 import type { TrackingRoute } from '../trust/trust-policy';
 import { UNREADABLE_BODY_KEPT, UnreadableBody } from '../http/unreadable-body';
+import { isUuid, uuidV7 } from '../util/uuid';
 
 /** A conversion request as it reached `/cf/cv`, before any decision. */
 export interface ConversionRequestParts {
@@ -35,8 +35,6 @@ export interface ReceivedConversion {
   readonly warnings: readonly string[];
 }
 
-/** The ledger keeps intake ids as uuid. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CLICK_ID_NAMES = ['click_id', 'cf_click_id', 'cid', 'clickid'];
 /** Parameters that are credentials or transport details, never stored as conversion data. */
 const SECRET_PARAMS = new Set(['token']);
@@ -131,7 +129,8 @@ export function receiveConversion(parts: ConversionRequestParts, secretKey: Buff
       request: request.value,
       clientIp: parts.ip,
       tokenDigest: token === undefined ? null : tokenDigest(secretKey, token),
-      intakeId: parts.requestId !== undefined && UUID.test(parts.requestId) ? parts.requestId : randomUUID(),
+      // The ledger keeps intake ids as uuid.
+      intakeId: parts.requestId !== undefined && isUuid(parts.requestId) ? parts.requestId : uuidV7(now.getTime()),
       receivedAt: now,
       ...(unreadable
         ? {

@@ -50,15 +50,25 @@ function needsCleaning(value: string): boolean {
 }
 
 /**
+ * Objects this module already found or made storable. The intake makes a postback's raw request
+ * storable and the registration statement would walk it again; inputs are not changed after
+ * they are built, and an object that somehow was would only fail its statement and be isolated.
+ */
+const checked = new WeakSet<object>();
+
+/**
  * A deep copy of a JSON-like value (the raw request, an API record) in which every string and
  * key Postgres could not store is made storable. Returns the same value when nothing changed, so
  * the common case allocates nothing. Only unstorable characters are replaced here: the raw
  * request is evidence and keeps tabs and other controls as they came.
  */
 export function storableJson(value: unknown): { value: unknown; changed: boolean } {
+  const object = value !== null && typeof value === 'object';
+  if (object && checked.has(value)) return { value, changed: false };
   // The common case is clean: find out without allocating before copying anything.
-  if (!containsUnstorable(value)) return { value, changed: false };
-  return copyStorable(value);
+  const result = containsUnstorable(value) ? copyStorable(value) : { value, changed: false };
+  if (result.value !== null && typeof result.value === 'object') checked.add(result.value);
+  return result;
 }
 
 /** Whether any string or key inside a JSON-like value holds something Postgres cannot store. */

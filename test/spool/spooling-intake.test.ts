@@ -153,6 +153,8 @@ test('with Postgres away postbacks are answered 202 queued (the pixel its GIF), 
     const requestIds = [...answers, pixel].map((answer) => answer.headers['x-request-id'] as string);
     const ledger = await ledgerOf(requestIds);
     expect(ledger).toHaveLength(21);
+    // Request ids are the server's time-ordered UUIDv7s (the ledger's intake-id index appends).
+    for (const id of requestIds) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     for (const row of ledger) {
       expect(row).toMatchObject({ outcome: 'accepted', client_ip: '127.0.0.1' });
       // The original receipt time (while Postgres was away), not the drain's.
