@@ -5,6 +5,7 @@ import { tokenDigest } from '../trust/token-digest';
 import type { TrackingRoute } from '../trust/trust-policy';
 import { UNREADABLE_BODY_KEPT, UnreadableBody } from '../http/unreadable-body';
 import { isUuid, uuidV7 } from '../util/uuid';
+import { storableAddress } from '../util/ip-address';
 
 /** A conversion request as it reached `/cf/cv`, before any decision. */
 export interface ConversionRequestParts {
@@ -13,7 +14,7 @@ export interface ConversionRequestParts {
   readonly query: unknown;
   readonly body: unknown;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** Client address after TRUST_PROXY. */
+  /** Client address after TRUST_PROXY (as the proxy forwarded it: checked here). */
   readonly ip: string;
   /** The cf_click_id cookie, when the browser sent one. */
   readonly cookieClickId: string | undefined;
@@ -117,6 +118,10 @@ export function receiveConversion(parts: ConversionRequestParts, secretKey: Buff
     ...(userAgent ? { user_agent: userAgent.slice(0, 300) } : {}),
     ...(referer ? { referer: referer.slice(0, 500) } : {}),
   };
+  const clientIp = storableAddress(parts.ip);
+  if (clientIp === null && parts.ip) {
+    warnings.push(`the client address "${String(storableJson(parts.ip.slice(0, 60)).value)}" (from X-Forwarded-For under TRUST_PROXY) is not an IP address; the attempt is kept without one, so a network's postback IP list cannot accept it`);
+  }
   const request = storableJson(raw);
   if (request.changed) warnings.push('the request contained characters that cannot be stored (U+0000 or broken UTF-16); the log shows them as U+FFFD');
 
@@ -127,7 +132,7 @@ export function receiveConversion(parts: ConversionRequestParts, secretKey: Buff
     input: {
       fields,
       request: request.value,
-      clientIp: parts.ip,
+      clientIp,
       tokenDigest: token === undefined ? null : tokenDigest(secretKey, token),
       // The ledger keeps intake ids as uuid.
       intakeId: parts.requestId !== undefined && isUuid(parts.requestId) ? parts.requestId : uuidV7(now.getTime()),

@@ -8,6 +8,7 @@ import { planBatch, rejected, settledOutcome, type KnownLogRow, type MatchedClic
 import { STATEMENTS } from './statements';
 import { toMatchedClick, type ClickRow } from './click-lookup';
 import type { RegisterOptions, RegistrationInput, RegistrationOutcome } from './types';
+import { storableAddress } from '../util/ip-address';
 
 /** Settings that decide how conversions are priced and trusted. */
 export interface RegistrarSettings {
@@ -177,7 +178,8 @@ export class Registrar {
     const outcome = rejected({ reason: 'storage_error', message: rejectionMessages.storageError(detail), clickId }, []);
     // The raw input is kept as escaped text: whatever in it broke the statement cannot break this one.
     const escaped = JSON.stringify(input?.request ?? input?.fields ?? null).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-    const stand: RegistrationInput = { fields: {}, request: { unstorable_request: escaped.slice(0, 100_000) }, ...(input?.line !== undefined ? { line: input.line } : {}), ...(input?.clientIp ? { clientIp: input.clientIp } : {}) };
+    const clientIp = storableAddress(input?.clientIp);
+    const stand: RegistrationInput = { fields: {}, request: { unstorable_request: escaped.slice(0, 100_000) }, ...(input?.line !== undefined ? { line: input.line } : {}), ...(clientIp ? { clientIp } : {}) };
     const context: BatchContext = { ...batch, inputs: [stand], normalized: [{ ok: false, rejection: { reason: 'storage_error', message: outcome.message ?? '', clickId } }], receivedAt: () => batch.receivedAt(index) };
     await this.runRound(trx, [], [{ index: 0, outcome, networkId: null }], context);
     outcomes[index] = outcome;

@@ -196,6 +196,45 @@ describe('TRUST_PROXY', () => {
   });
 });
 
+describe('a forwarded client address that is not an address', () => {
+  test('is kept out of inet columns: concurrent postbacks beside it all register, and a click with it is stored without it', async () => {
+    const proxied = await createTestApp(testDb, { trustProxy: 1 });
+    try {
+      const funnel = await createFunnel(testDb.db);
+      const clicks = await createClicks(testDb.db, funnel.campaignId, 101);
+      // Concurrent: they share group-commit batches with the odd one.
+      const answers = await Promise.all(
+        clicks.map((clickId, index) =>
+          proxied.app.inject({
+            method: 'GET',
+            url: `/cf/cv?click_id=${clickId}&txid=XF${index}`,
+            remoteAddress: '10.0.0.2',
+            headers: { 'x-forwarded-for': index === 50 ? 'not-an-ip' : `198.51.100.${index + 1}` },
+          }),
+        ),
+      );
+      expect(answers.map((answer) => answer.statusCode)).toEqual(answers.map(() => 200));
+      expect(answers[50]?.json().warnings).toEqual([expect.stringMatching(/client address "not-an-ip" .* is not an IP address/)]);
+      const logged = await testDb.db('registration_log').whereIn('click_id', clicks).select('txid', 'outcome', testDb.db.raw('host(client_ip) AS client_ip'), 'request');
+      expect(logged).toHaveLength(101);
+      expect(logged.every((row) => row.outcome === 'accepted')).toBe(true);
+      const odd = logged.find((row) => row.txid === 'XF50');
+      expect(odd?.client_ip).toBeNull();
+      expect(odd?.request.ip).toBe('not-an-ip');
+      expect(logged.find((row) => row.txid === 'XF7')?.client_ip).toBe('198.51.100.8');
+
+      const click = await proxied.app.inject({ method: 'GET', url: `/cf/click/${funnel.campaignId}`, remoteAddress: '10.0.0.2', headers: { 'x-forwarded-for': 'fe80::1%eth0' } });
+      expect(click.statusCode).toBe(302);
+      const odd2 = await proxied.app.inject({ method: 'GET', url: `/cf/click/${funnel.campaignId}`, remoteAddress: '10.0.0.2', headers: { 'x-forwarded-for': '<script>' } });
+      expect(odd2.statusCode).toBe(302);
+      const stored = await testDb.db('clicks').where({ campaign_id: funnel.campaignId }).whereNotIn('click_id', clicks).select(testDb.db.raw('host(ip) AS ip')).orderBy('visited_at');
+      expect(stored.map((row) => row.ip).sort()).toEqual(['fe80::1', null].sort());
+    } finally {
+      await proxied.app.close();
+    }
+  });
+});
+
 function baseEnv(): NodeJS.ProcessEnv {
   return { ADMIN_TOKEN: 'admin-token-0123456789', SECRET_KEY: 'ab'.repeat(32), TALLY_STATE_DIR: testConfig().stateDir };
 }

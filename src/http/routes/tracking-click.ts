@@ -5,6 +5,7 @@ import { query } from '../../db/sql';
 import { cleanText } from '../../pipeline/characters';
 import { isUuid } from '../../util/uuid';
 import type { AppContext } from '../context';
+import { clientAddress } from '../client-address';
 import { clickCookie } from '../tracking-cookie';
 
 const MAX_CLICK_PARAMS = 50;
@@ -19,9 +20,11 @@ export async function clickRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     '/cf/click/:campaignId',
     { schema: { hide: true } },
     async (request, reply) => {
-      if (ctx.flood && !(await ctx.flood.allowClick(request.ip))) {
+      // null when a trusted proxy forwarded something that is not an address: the click is kept without it.
+      const ip = clientAddress(request);
+      if (ctx.flood && !(await ctx.flood.allowClick(ip ?? request.ip))) {
         ctx.metrics.clicksLimited.inc();
-        return reply.status(429).header('Retry-After', '60').send({ error: { code: 'rate_limited', message: `too many clicks from ${request.ip} in the last minute (CLICK_RATE_LIMIT_PER_MINUTE)` } });
+        return reply.status(429).header('Retry-After', '60').send({ error: { code: 'rate_limited', message: `too many clicks from ${ip ?? 'this address'} in the last minute (CLICK_RATE_LIMIT_PER_MINUTE)` } });
       }
       const { campaignId } = request.params;
       if (!isUuid(campaignId)) {
@@ -40,7 +43,7 @@ export async function clickRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       }
       const clickId = newClickId();
       await insertClicks(ctx.db, [
-        { click_id: clickId, campaign_id: campaign.id, params, ip: request.ip, user_agent: cleanText(request.headers['user-agent']?.slice(0, 500) ?? '').text || null },
+        { click_id: clickId, campaign_id: campaign.id, params, ip, user_agent: cleanText(request.headers['user-agent']?.slice(0, 500) ?? '').text || null },
       ]);
       const target = fillOfferUrl(campaign.url, { cf_click_id: clickId, click_id: clickId, campaign_id: campaign.id, offer_id: campaign.offer_id });
       reply.header('Set-Cookie', clickCookie(clickId, request));
