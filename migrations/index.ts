@@ -26,6 +26,7 @@ import * as createConversionParts from './20261128450000_create_conversion_parts
 import * as pulledRejectionKeyPerClick from './20261128700000_pulled_rejection_key_per_click';
 import * as addBackfillWaiting from './20261128500000_add_backfill_waiting';
 import * as monthlyPartitioning from './20261128500100_monthly_partitioning';
+import * as addConversionPricedManually from './20261129100000_add_conversion_priced_manually';
 
 /**
  * Every migration in order. Append new ones at the end; never edit or reorder applied ones.
@@ -59,4 +60,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261128700000_pulled_rejection_key_per_click': pulledRejectionKeyPerClick,
   '20261128500000_add_backfill_waiting': addBackfillWaiting,
   '20261128500100_monthly_partitioning': monthlyPartitioning,
+  '20261129100000_add_conversion_priced_manually': addConversionPricedManually,
 };

@@ -70,6 +70,7 @@ export function encodeRound(round: readonly Priced[], known: readonly KnownLogRo
       p: item.payout ?? undefined,
       cu: item.currency,
       mp: item.manual ? true : undefined,
+      ca: item.currencyAssumed ? true : undefined,
       dr: item.unchangedResult === 'unchanged' ? undefined : item.unchangedResult,
       rs: reportedSame ? undefined : true,
       rp: reportedSame ? undefined : (item.reportedPayout ?? undefined),

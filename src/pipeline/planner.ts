@@ -35,6 +35,12 @@ export interface Priced {
   readonly reportedCurrency: string | null;
   /** Priced by a manual offer: assigned once, never repriced by later reports. */
   readonly manual: boolean;
+  /**
+   * The currency came from the offer, network or account (the report named none). A later report
+   * of an existing conversion then keeps that conversion's currency: a currency changed on the
+   * offer since applies to future conversions only.
+   */
+  readonly currencyAssumed: boolean;
   /** What this input is when it changes nothing (see {@link duplicateResult}). */
   readonly unchangedResult: SettledResult;
   readonly receivedAt: Date;
@@ -149,6 +155,7 @@ function price(
     reportedPayout: conversion.payout,
     reportedCurrency: conversion.payout === null ? null : reportedCurrency,
     manual,
+    currencyAssumed: manual || conversion.payoutCurrency === null,
     unchangedResult: duplicateResult(conversion.txid, policy),
   };
 }

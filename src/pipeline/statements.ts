@@ -10,7 +10,8 @@ import { settledReasonSql, settledStatusSql } from './outcomes';
  * of array literals cost more than the statement itself) with these per-row keys:
  *   o ord · c click · t type · x txid · k dedup key (when not derived from x) · s status ·
  *   p payout · cu currency · rs/rp/rc reported payout differs (flag, amount, currency) ·
- *   mp priced by a manual offer (never repriced on update) · dr result when nothing changed ·
+ *   mp priced by a manual offer (never repriced on update) · ca currency assumed (not in the report) ·
+ *   dr result when nothing changed ·
  *   ns network status · at occurred · v visit · ra received · m meta index · pa params ·
  *   l upload line · rm rematch of · w warnings · rq raw request · ip client IP · tk token digest ·
  *   iid intake id
@@ -42,11 +43,11 @@ export const STATEMENTS = {
           FOR NO KEY UPDATE OF cl`,
   },
   upsertAndLog: {
-    name: 'tally_upsert_and_log_v8',
+    name: 'tally_upsert_and_log_v9',
     text: registrationText(COUNT_IN_PLACE),
   },
   upsertAndLogPartitioned: {
-    name: 'tally_upsert_and_log_partitioned_v2',
+    name: 'tally_upsert_and_log_partitioned_v3',
     text: registrationText(COUNT_BY_TRIGGER),
   },
 } satisfies Record<string, PreparedStatement>;
@@ -60,7 +61,7 @@ function registrationText(counting: string): string {
        input AS (
          SELECT r.o AS ord, r.c AS click_id, r.t AS type, r.x AS txid,
                 coalesce(r.k, CASE WHEN r.x IS NOT NULL THEN 'tx:' || r.x ELSE '' END) AS dedup_key,
-                m.policy, r.s AS status, r.p AS payout, r.cu AS currency, coalesce(r.mp, false) AS manual, coalesce(r.dr, 'unchanged') AS unchanged_result,
+                m.policy, r.s AS status, r.p AS payout, r.cu AS currency, coalesce(r.mp, false) AS manual, coalesce(r.ca, false) AS currency_assumed, coalesce(r.dr, 'unchanged') AS unchanged_result,
                 CASE WHEN r.rs THEN r.rp ELSE r.p END AS reported_payout,
                 CASE WHEN r.rs THEN r.rc WHEN r.p IS NULL THEN NULL ELSE r.cu END AS reported_currency,
                 r.ns AS network_status,
@@ -69,7 +70,7 @@ function registrationText(counting: string): string {
                 r.v AS visit_at, m.campaign_id, m.offer_id, m.network_id, r.pa AS params,
                 r.l AS line, r.rm AS rematch_of, r.w AS warnings, r.rq AS request, r.ip AS client_ip, r.tk AS token_digest, r.iid AS intake_id
            FROM jsonb_to_recordset($1::jsonb)
-             AS r(o int, c text, t text, x text, k text, s text, p numeric, cu text, mp boolean, dr text, rs boolean, rp numeric, rc text,
+             AS r(o int, c text, t text, x text, k text, s text, p numeric, cu text, mp boolean, ca boolean, dr text, rs boolean, rp numeric, rc text,
                   ns text, at timestamptz, v timestamptz, ra timestamptz, m int, pa jsonb, l int, rm bigint, w jsonb, rq jsonb,
                   ip inet, tk text, iid uuid)
            JOIN meta m ON m.n = r.m
@@ -77,7 +78,7 @@ function registrationText(counting: string): string {
        target AS (
          SELECT i.*, t.id AS target_id, t.dedup_key AS target_key,
                 t.status AS old_status, t.payout AS old_payout, t.currency AS old_currency, t.reported_payout AS old_reported_payout,
-                t.reported_currency AS old_reported_currency, t.network_status AS old_network_status,
+                t.reported_currency AS old_reported_currency, t.network_status AS old_network_status, t.priced_manually AS old_priced_manually,
                 seen.id IS NOT NULL AS settled_before, seen.conversion_id AS settled_conversion_id
            FROM input i
            -- The same request (intake id) already settled: a copy registered again (the spool
@@ -87,7 +88,7 @@ function registrationText(counting: string): string {
            -- The existing conversion this input refers to, if any: one index probe on
            -- (click_id, type, dedup_key) per input, never a scan of the table.
            LEFT JOIN LATERAL (
-                SELECT c.id, c.dedup_key, c.status, c.payout, c.currency, c.reported_payout, c.reported_currency, c.network_status
+                SELECT c.id, c.dedup_key, c.status, c.payout, c.currency, c.reported_payout, c.reported_currency, c.network_status, c.priced_manually
                   FROM conversions c
                  -- visit_at is the click's, the same for all its conversions: it lets a partitioned
                  -- table (by visit time) prune to one partition, and costs nothing otherwise.
@@ -101,14 +102,18 @@ function registrationText(counting: string): string {
                  LIMIT 1) t ON true
        ),
        valued AS (
-         -- The values the conversion would hold after this input. A manual offer's payout was
-         -- assigned at first registration and is never repriced; a field left out keeps its value.
+         -- The values the conversion would hold after this input. A payout assigned by a manual
+         -- offer is never repriced (not even once the offer is auto), nor is one priced while the
+         -- offer is manual now; a currency the report did not name stays the conversion's (the
+         -- offer's currency may have changed since); a field left out keeps its value.
          SELECT t.*,
                 coalesce(t.status, t.old_status, 'approved') AS new_status,
-                CASE WHEN t.target_id IS NOT NULL AND (t.manual OR t.payout IS NULL) THEN t.old_payout ELSE coalesce(t.payout, 0) END AS new_payout,
-                CASE WHEN t.target_id IS NOT NULL AND (t.manual OR t.payout IS NULL) THEN t.old_currency ELSE t.currency::char(3) END AS new_currency,
+                CASE WHEN t.target_id IS NOT NULL AND (t.manual OR t.old_priced_manually OR t.payout IS NULL) THEN t.old_payout ELSE coalesce(t.payout, 0) END AS new_payout,
+                CASE WHEN t.target_id IS NOT NULL AND (t.manual OR t.old_priced_manually OR t.payout IS NULL OR t.currency_assumed) THEN t.old_currency ELSE t.currency::char(3) END AS new_currency,
                 coalesce(t.reported_payout, t.old_reported_payout) AS new_reported_payout,
-                CASE WHEN t.reported_payout IS NULL THEN t.old_reported_currency ELSE t.reported_currency::char(3) END AS new_reported_currency,
+                CASE WHEN t.reported_payout IS NULL THEN t.old_reported_currency
+                     WHEN t.target_id IS NOT NULL AND t.currency_assumed THEN coalesce(t.old_reported_currency, t.reported_currency::char(3))
+                     ELSE t.reported_currency::char(3) END AS new_reported_currency,
                 coalesce(t.network_status, t.old_network_status) AS new_network_status
            FROM target t
        ),
@@ -154,10 +159,10 @@ function registrationText(counting: string): string {
        inserted AS (
          INSERT INTO conversions (click_id, type, txid, dedup_key, status, payout, currency, reported_payout, reported_currency, network_status,
                                   display_payout, display_currency, fx_rate, occurred_at, visit_at, received_at, source,
-                                  connection_id, upload_id, campaign_id, offer_id, network_id, params)
+                                  connection_id, upload_id, campaign_id, offer_id, network_id, params, priced_manually)
          SELECT p.click_id, p.type, p.txid, p.dedup_key, p.new_status, p.new_payout, p.new_currency, p.new_reported_payout, p.new_reported_currency,
                 p.new_network_status, round(p.new_payout * fx.rate, 6), $7, fx.rate, p.occurred_at, p.visit_at, p.received_at, $6,
-                $8::uuid, $9::uuid, p.campaign_id, p.offer_id, p.network_id, coalesce(p.params, '{}'::jsonb)
+                $8::uuid, $9::uuid, p.campaign_id, p.offer_id, p.network_id, coalesce(p.params, '{}'::jsonb), p.manual
            -- A scalar lookup in the one- or two-row rates table; as a join, the planner (which
            -- cannot estimate jsonb_to_recordset) hashed the 10,000-row side. OFFSET 0 keeps the
            -- lookup from being inlined twice.

@@ -63,6 +63,35 @@ test('switching an offer from manual to auto does not reprice its existing manua
   await registrar.register([{ fields: { click_id: clickId, txid: 'SW-2', payout: '1.00' } }], { source: 'postback' });
   expect((await conversion('SW-1')).payout).toBe('5.000000');
   expect((await conversion('SW-2')).payout).toBe('1.000000');
+  // The manually priced conversion reported again (approved, another amount): its status and
+  // reported payout follow the report, its price stays the one it was assigned.
+  const [again] = await registrar.register([{ fields: { click_id: clickId, txid: 'SW-1', payout: '1.50', status: 'approved' } }], { source: 'api' });
+  expect(again).toMatchObject({ status: 'updated', reason: 'changed' });
+  expect(await conversion('SW-1')).toMatchObject({ payout: '5.000000', reported_payout: '1.500000', status: 'approved', priced_manually: true });
+  expect(await conversion('SW-2')).toMatchObject({ priced_manually: false });
+});
+
+test("an auto offer's new currency applies to future conversions only; a report that names its currency is the network's word", async () => {
+  const funnel = await createFunnel(testDb.db, { offer: { payout_mode: 'auto', currency: 'USD' } });
+  const [old, fresh] = await createClicks(testDb.db, funnel.campaignId, 2);
+  await registrar.register([{ fields: { click_id: old, txid: 'CUR-1', payout: '7.00', status: 'pending' } }], { source: 'api' });
+  expect(await conversion('CUR-1')).toMatchObject({ payout: '7.000000', currency: 'USD', reported_currency: 'USD' });
+
+  const patched = await t.app.inject({ method: 'PATCH', url: `/api/v1/offers/${funnel.offerId}`, headers: auth, payload: { currency: 'EUR' } });
+  expect(patched.json()).toMatchObject({ currency: 'EUR' });
+  // Re-pulled, approved, the amount restated: still dollars, as the conversion was registered.
+  const [repulled] = await registrar.register([{ fields: { click_id: old, txid: 'CUR-1', payout: '7.50', status: 'approved' } }], { source: 'api' });
+  expect(repulled).toMatchObject({ status: 'updated', reason: 'changed' });
+  expect(await conversion('CUR-1')).toMatchObject({ payout: '7.500000', currency: 'USD', reported_payout: '7.500000', reported_currency: 'USD', status: 'approved' });
+  const [same] = await registrar.register([{ fields: { click_id: old, txid: 'CUR-1', payout: '7.50', status: 'approved' } }], { source: 'api' });
+  expect(same).toMatchObject({ status: 'duplicate', reason: 'unchanged' });
+
+  await registrar.register([{ fields: { click_id: fresh, txid: 'CUR-2', payout: '7.00' } }], { source: 'api' });
+  expect(await conversion('CUR-2')).toMatchObject({ payout: '7.000000', currency: 'EUR' });
+
+  // A report naming its currency is taken as it says.
+  await registrar.register([{ fields: { click_id: old, txid: 'CUR-1', payout: '6.00', payout_currency: 'GBP', status: 'approved' } }], { source: 'api' });
+  expect(await conversion('CUR-1')).toMatchObject({ payout: '6.000000', currency: 'GBP', reported_currency: 'GBP' });
 });
 
 test('the accept policy counts each txid-less conversion; a later one with a txid adopts one of them instead of counting again', async () => {
