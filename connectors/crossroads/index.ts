@@ -22,8 +22,10 @@ export type CrossroadsConfig = z.infer<typeof crossroadsConfigSchema>;
 
 const ONE_DAY: DateParamsSpec = { in: 'query', from: 'date', to: 'date', format: 'date', timeZone: CROSSROADS_TIME_ZONE, end: 'inclusive', wholeDays: true, maxDays: 1 };
 
-/** `get-final-info` → {"final": <bool>} ("Returns bool report is final", a public client's note on #instant-api-get-final-info). */
+/** `get-final-info` → {"final": <bool>} ("Returns bool report is final", a public client's note on the anchor below). */
 async function dayIsFinal(http: HttpClient, day: string | number): Promise<boolean> {
+  // GET get-final-info?key=…&date=… (https://crossroads.domainactive.com/docs#instant-api-get-final-info,
+  // as linked from https://github.com/G-ier/efflux_be_backup/blob/8ab75f18c38936104d61cdb4f609967c194298f7/services/crossroadsService.js)
   const answer = await http.request<{ final?: unknown }>({ url: 'get-final-info', params: { date: day } });
   const final = answer.data?.final;
   return final === true || final === 1 || final === 'true' || final === '1';
@@ -73,7 +75,7 @@ export const crossroadsSpec: ConnectorSpec<'revenue', CrossroadsConfig> = {
     ],
   },
   config: { schema: crossroadsConfigSchema, secretFields: ['api_key'], defaultBaseUrl: DEFAULT_BASE_URL },
-  // ?key=<api key> on every call (public clients)
+  // ?key=<api key> on every call (public clients, e.g. https://github.com/G-ier/efflux_be_backup/blob/8ab75f18c38936104d61cdb4f609967c194298f7/services/crossroadsService.js)
   auth: { type: 'query', param: 'key', field: 'api_key' },
   rateLimit: { requests: 1, intervalMs: 1000 },
   window: { maxDays: 7, defaultLookbackDays: 3 },

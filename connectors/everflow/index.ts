@@ -47,6 +47,18 @@ const PAGES = {
   stop: { type: 'total_count', path: ['paging', 'total_count'] },
 } as const;
 
+/**
+ * The on-hold report's `on_hold_status_filter`. "Each request must contain … The
+ * on_hold_status_filter used to filter on hold conversions based on their status. It can take the
+ * following values : on_hold, approved, rejected. It can be left empty if all on hold conversions
+ * need to be returned" (https://developers.everflow.io/docs/affiliate/reporting/affiliate_raw_on_hold_conversions).
+ * `on_hold` only: those are the conversions still held, i.e. pending. An `approved` one has been
+ * released into the conversion report, which carries its own state; a `rejected` one is not pulled
+ * (see README). Left empty, both would come back too and, since the on-hold stream wins over the
+ * report, an approved conversion would be held at pending.
+ */
+export const EVERFLOW_ON_HOLD_STATUS_FILTER = 'on_hold';
+
 /** Everflow's four conversion statuses (https://developers.everflow.io/docs/network/conversion_updates). */
 const STATUS_MAP = { approved: 'approved', pending: 'pending', rejected: 'declined', invalid: 'declined' } as const;
 
@@ -69,7 +81,7 @@ export const everflowSpec: ConnectorSpec<'conversion', EverflowConfig> = {
     unconfirmed: [
       "status: the affiliate conversion report documents no status field; conversions without one get the connection's unreported_status",
       'whether rejected or reversed conversions stay in, or vanish from, the affiliate report',
-      'on-hold records: the values of `status`, and whether `conversion.conversion_id` equals the released conversion_id',
+      'on-hold records: whether `conversion.conversion_id` equals the released conversion_id',
       'the 403 "Out of realm" body and errors inside HTTP 200 (not documented; handled defensively)',
     ],
   },
@@ -96,7 +108,8 @@ export const everflowSpec: ConnectorSpec<'conversion', EverflowConfig> = {
         method: 'POST',
         path: 'v1/affiliates/reporting/onhold',
         // Events on hold are not pulled: their event name would have to match the report's.
-        body: { timezone_id: EVERFLOW_UTC_TIMEZONE_ID, show_conversions: true, show_events: false, query: { filters: [] } },
+        // on_hold_status_filter is required in every request (see EVERFLOW_ON_HOLD_STATUS_FILTER).
+        body: { timezone_id: EVERFLOW_UTC_TIMEZONE_ID, show_conversions: true, show_events: false, on_hold_status_filter: EVERFLOW_ON_HOLD_STATUS_FILTER, query: { filters: [] } },
         dates: REPORT_DATES,
       },
       pagination: PAGES,
@@ -108,8 +121,10 @@ export const everflowSpec: ConnectorSpec<'conversion', EverflowConfig> = {
         currency: null,
         occurredAt: { get: ['conversion', 'conversion_unix_timestamp'], format: 'unix_seconds' },
         type: null,
-        // Held "pending review or approval before being finalized": pending, whatever `status` says.
-        status: { get: ['status'], map: {}, unknown: 'pending', missing: 'pending' },
+        // Held "pending review or approval before being finalized": `status` is `on_hold` (the
+        // filter's values; the network on-hold page's example shows "status": "on_hold"), kept as
+        // network_status; anything else the filter lets through stays pending too.
+        status: { get: ['status'], map: { on_hold: 'pending' }, unknown: 'pending', missing: 'pending' },
       },
     },
     {

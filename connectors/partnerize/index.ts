@@ -33,6 +33,8 @@ export const PARTNERIZE_STATUS_MAP = { pending: 'pending', approved: 'approved',
  * The next page: "The hypermedia object has been updated to automatically include the relevant
  * cursor_id and limit for the next page". Tally takes the `cursor_id` from `next_page` and sends
  * it with its own parameters (so `timezone` and `date_type` stay as asked); no next page, the end.
+ * INFERRED: `hypermedia.pagination.next_page` and `cursor_id` appear in no public copy of the
+ * documentation (the public OpenAPI mirror api-evangelist/partnerize shows `offset` paging).
  */
 export function nextCursorPage({ request, response }: PageState): HttpRequest | undefined {
   const next = atPath(response.data, ['hypermedia', 'pagination', 'next_page']);
@@ -97,6 +99,7 @@ export const partnerizeSpec: ConnectorSpec<'conversion', PartnerizeConfig> = {
   maturity: {
     level: 'experimental',
     unconfirmed: [
+      'the cursor paging itself: hypermedia.pagination.next_page and cursor_id are INFERRED (the public OpenAPI mirror shows offset paging)',
       'where the response carries the next cursor when hypermedia.pagination.next_page is absent ("within the header attributes"); Tally follows next_page',
       'whether end_date is included, and the longest span one request may cover (31 days assumed)',
       'that timezone=UTC also makes conversion_time UTC',

@@ -34,7 +34,10 @@ export type RakutenConfig = z.infer<typeof rakutenConfigSchema>;
  */
 async function accessToken(send: UnauthenticatedSend, config: RakutenConfig): Promise<{ token: string; expiresAt: Date | null }> {
   if (!config.sid) return { token: config.api_token, expiresAt: null };
-  // https://api.linksynergy.com/token (client code: tokens "have a lifespan of 60 minutes")
+  // POST https://api.linksynergy.com/token, per Rakuten's "Acquiring your Access Token" guide
+  // (https://ja.scribd.com/document/336457657/API-Developer-Portal-Acquiring-Your-Access-Token-Guide:
+  // an OAuth 2.0 access token that "has a lifespan of 60 minutes"); the `Bearer <Token Key>` +
+  // `scope=<sid>` form is how public clients send it (see README, "Token exchange").
   const response = await send({
     method: 'POST',
     url: 'token',

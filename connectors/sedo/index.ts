@@ -97,7 +97,7 @@ export const sedoSpec: ConnectorSpec<'revenue', SedoConfig> = {
       },
       then: { kind: 'auth' },
       hint: "check partner_id, sign_key, username and password in the connection's config",
-      source: 'CLIENT: faults are in-band XML inside HTTP 200; E7 "Partnerid doesn\'t exist" was answered to dummy credentials (public ops notes, file id 58731117111)',
+      source: 'CLIENT: faults are in-band XML inside HTTP 200; E7 "Partnerid doesn\'t exist" was answered to dummy credentials (public ops notes of a live probe; repository not identifiable, see README)',
       examples: [{ status: 200, body: '<SEDOFAULT><faultcode>E7</faultcode><faultstring>Partnerid doesn\'t exist</faultstring></SEDOFAULT>', expect: 'auth' }],
     },
     {
@@ -106,7 +106,7 @@ export const sedoSpec: ConnectorSpec<'revenue', SedoConfig> = {
       body: (body) => sedoFault(body) !== undefined,
       then: { kind: 'bad_request' },
       hint: 'the fault code and string say what Sedo refused',
-      source: 'INFERRED: no fault list is documented; a public client (file id 18532067835) rejects with SEDOFAULT.faultstring',
+      source: 'INFERRED: no fault list is documented; a public client (https://github.com/DevToc/Node_Cron_GoogleSheet/blob/ae775531bbf4ccbdbb36d91e5a0e07c66badf287/services/sedoService.js) rejects with SEDOFAULT.faultstring',
       examples: [{ status: 200, body: '<SEDOFAULT><faultcode>E1</faultcode><faultstring>Invalid date</faultstring></SEDOFAULT>', expect: 'bad_request' }],
     },
   ],

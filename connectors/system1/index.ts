@@ -6,7 +6,14 @@ import { abortableSleep } from '../kit/http-client';
 import type { ConnectorSpec, DateParamsSpec, RevenueFields } from '../kit/spec';
 import { firstOf, system1Records, system1RowSchema } from './schema';
 
-/** System1's partner documentation (partner portal, "documentation" tab): auth_key, v3 reports, the async report API. */
+/**
+ * System1's partner documentation: the "documentation" tab of the partner portal at this URL (a
+ * single-page app, no deeper address) is the page that was read — "Authentication" (auth_key, the
+ * `https://reports.system1.com/v3/{endpoint}?auth_key=…&days=…` pattern), "Data Availability"
+ * ("06:30am PST") and "Accessing API Reports" (the async Report/Status/Content endpoints). The older
+ * https://docs.openmail.com/partner/reporting_api.html documents the v1 API (reports.openmail.com/v1),
+ * which Tally does not call; it is cited only for the five-day delay (feed.schedule.source).
+ */
 const DOCS = 'https://partner.system1.com/';
 const DEFAULT_BASE_URL = 'https://reports.system1.com';
 /** INFERRED: days are Pacific ("Reporting data for a given day will become available at 06:30am PST"). */
@@ -142,7 +149,7 @@ export const system1Spec: ConnectorSpec<'revenue', System1Config> = {
       name: '429 over the rate limit',
       status: 429,
       then: { kind: 'rate_limited', wait: { type: 'retry_after', fallbackMs: 30_000 } },
-      source: 'INFERRED from a public client (file id 32922586631): waits Retry-After (default 30 s) on 429',
+      source: 'INFERRED from a public client (a Node.js System1 → GCS → BigQuery script in the public code index, repository not identifiable): waits Retry-After (default 30 s) on 429',
       examples: [{ status: 429, headers: { 'retry-after': '30' }, body: '', expect: 'rate_limited' }],
     },
     {
@@ -150,7 +157,7 @@ export const system1Spec: ConnectorSpec<'revenue', System1Config> = {
       status: [401, 403],
       then: { kind: 'auth' },
       hint: "check auth_key in the connection's config (System1 sends it by email when API access is granted)",
-      source: 'INFERRED from a public client (file id 24333040632) treating "401 unauthorized" as fatal',
+      source: 'INFERRED from a public client (https://github.com/LucianoHenn/ENKI/blob/22a6fceaf65fbf5b6cb5d70245af591ec21b558b/app/Services/ARC/Sources/Providers/System1/System1Library.php) treating "401 unauthorized" as fatal',
       examples: [{ status: 401, body: 'Unauthorized', expect: 'auth' }],
     },
   ],

@@ -92,10 +92,10 @@ export const tonicSpec: ConnectorSpec<'revenue', TonicConfig> = {
       request: { method: 'GET', path: 'privileged/v3/epc/final', query: { output: 'json' }, dates: ONE_DAY('from', 'to') },
       pagination: { type: 'none' },
       async *fetch({ http, window }) {
-        // GET /privileged/v3/final/date?date=YYYY-MM-DD → [{"final": "yes"}] (DOCS, "Check final date")
+        // GET /privileged/v3/final/date?date=YYYY-MM-DD → [{"final": "yes"}] (DOCS#check-if-date-is-final, "Check if Date is Final")
         const check = await http.request({ url: 'privileged/v3/final/date', params: { date: window.fromValue } });
         if (!tonicDayIsFinal(check.data)) return;
-        // GET /privileged/v3/epc/final?from=…&to=… "up to 31 days per call" (DOCS, "Final EPC Tracking")
+        // GET /privileged/v3/epc/final?from=…&to=… "up to 31 days per call" (DOCS#final-epc-tracking, "Final EPC Tracking")
         yield (await http.request({ url: 'privileged/v3/epc/final', params: { from: window.fromValue, to: window.toValue, output: 'json' } })).data;
       },
       records: { path: [], schema: tonicEpcRowSchema },
@@ -114,8 +114,8 @@ export const tonicSpec: ConnectorSpec<'revenue', TonicConfig> = {
     },
   ],
   check: {
-    // GET /privileged/v3/last/final → {"final-date": "…"} (DOCS, "Last final date"): authenticated, no dates.
-    documentationUrl: `${DOCS}#epc-earnings-per-click`,
+    // GET /privileged/v3/last/final → {"final-date": "…"} (DOCS#last-final-date, "Last Final Date"): authenticated, no dates.
+    documentationUrl: `${DOCS}#last-final-date`,
     request: { method: 'GET', path: 'privileged/v3/last/final', query: { output: 'json' } },
   },
   classification: [

@@ -19,6 +19,11 @@ import { collect, CONTRACT_WINDOW, useNockScope, countRequests, describeConnecto
  * originalSaleAmount (the documentation's own missing commas fixed). The answer is a plain array.
  * Awin does not page: a window is one request per date type, so a fixture's second and third
  * "pages" are served as the validation and amendment answers.
+ * INFERRED (as in connectors/awin/README.md):
+ * - that endDate includes its last second, so a request ends at window.to − 1 s (from the
+ *   documentation's example end `…T01:59:59`; the page does not say);
+ * - that transactionDate (and the answer's other date-times) are written in the requested
+ *   `timezone`, UTC here, without an offset (the example shows no zone).
  */
 
 const PUBLISHER = 189069;

@@ -16,10 +16,12 @@ import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, inp
  * - CJ's schema text (api-evangelist/cj-affiliate graphql/cj-affiliate-commissions-schema.graphql)
  *   for every other selected field: maxCommissionId, originalActionId, original, correctionReason,
  *   actionStatus (closed | extended | locked | new), validationStatus (PENDING | ACCEPTED |
- *   DECLINED | AUTOMATED), actionType (sim_sale, item_sale, …), eventDate, lockingDate, orderId,
- *   shopperId, pubCommissionAmountPubCurrency. No example shows their values: the values below are
- *   INFERRED (documented enum values; an original's originalActionId equal to its commissionId;
- *   pubCommissionAmountPubCurrency as the sum of the sample's items' totalCommissionPubCurrency).
+ *   DECLINED | AUTOMATED), actionType (sim_sale, item_sale, …), advertiserId ("CID of the
+ *   advertiser for this commission", String!), eventDate, lockingDate, orderId, shopperId,
+ *   pubCommissionAmountPubCurrency. No example shows their values: the values below are INFERRED
+ *   (documented enum values; an original's originalActionId equal to its commissionId; advertiserId
+ *   "3304249" an arbitrary CID; pubCommissionAmountPubCurrency as the sum of the sample's items'
+ *   totalCommissionPubCurrency).
  */
 
 const PUBLISHER = '999';
@@ -44,7 +46,7 @@ function record(commission: RecordInput, overrides: Record<string, unknown> = {}
     ...STATUS[commission.status],
     actionType: 'item_sale',
     actionTrackerName: 'Advanced Sale Test',
-    advertiserId: '3304249',
+    advertiserId: '3304249', // INFERRED value: the schema types the field, no example shows one
     advertiserName: 'Visit Canada',
     websiteName: 'Donuts and Denim',
     orderId: `ORDER-${commission.txid}`,

@@ -33,7 +33,6 @@ function record(transaction: RecordInput, overrides: Record<string, unknown> = {
   if (!type) throw new Error(`no Digistore24 transaction type for ${transaction.type}`);
   return {
     transaction_id: transaction.txid,
-    purchase_id: 'ABC1234',
     transaction_type: type,
     created_at: zonedDateTime(transaction.occurredAt, 'Europe/Berlin'),
     amount_affiliate: transaction.payout,

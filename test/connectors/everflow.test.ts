@@ -18,8 +18,14 @@ import { collect, CONTRACT_WINDOW, describeConnectorContract, input, type Connec
  * - https://developers.everflow.io/api-reference/post-affiliatesreportingonhold — the "Search
  *   On-Hold Conversions" example ({on_hold_conversion_id, network_id, holding_period_end, status,
  *   conversion {conversion_id, transaction_id, conversion_unix_timestamp, revenue, sale_amount,
- *   event_name, sub1–sub5}}). INFERRED: the `status` value ("pending"; the page shows "<string>")
- *   and that `conversion.conversion_id` is the report's conversion_id (the page types it as an integer).
+ *   event_name, sub1–sub5, relationship {offer, events_count}}}; `paging` as above).
+ * - https://developers.everflow.io/docs/affiliate/reporting/affiliate_raw_on_hold_conversions — "Each
+ *   request must contain" from/to, timezone_id, show_conversions, show_events and
+ *   `on_hold_status_filter` ("on_hold, approved, rejected", or "" for all): the connector sends
+ *   "on_hold", and the on-hold nock expectations require it. The `status` value "on_hold" is that
+ *   filter's value for a held conversion, as the network on-hold page's example shows it
+ *   (https://developers.everflow.io/api-reference/get-networksreportingonhold: "status": "on_hold").
+ *   INFERRED: that `conversion.conversion_id` is the report's conversion_id (the page types it as an integer).
  * - https://developers.everflow.io/api-reference/get-affiliatesinfo (check()).
  */
 
@@ -31,8 +37,8 @@ const JSON_HEADERS = { 'Content-Type': 'application/json' };
 const literal = (digits: string) => new LosslessNumber(digits);
 /** Events as Everflow names them; the connector lower-cases them into the type. */
 const EVENT_NAMES: Readonly<Record<string, string>> = { lead: 'Lead', deposit_made: 'Deposit Made' };
-/** INFERRED: the on-hold report's status value (documented only as "<string>"). */
-const ON_HOLD_STATUS = 'pending';
+/** A held conversion's `status`: the documented `on_hold_status_filter` value the connector asks for (see the header). */
+const ON_HOLD_STATUS = 'on_hold';
 
 /** A row of the conversion report: only documented fields. */
 function reportRow(conversion: RecordInput): Record<string, unknown> {
@@ -60,7 +66,7 @@ function reportRow(conversion: RecordInput): Record<string, unknown> {
   };
 }
 
-/** A record of the on-hold report: only documented fields (values INFERRED as noted above). */
+/** A record of the on-hold report: only the example's fields (relationship as the example shows it). */
 function onHoldRow(conversion: RecordInput): Record<string, unknown> {
   return {
     on_hold_conversion_id: 991,
@@ -108,12 +114,18 @@ function coversWindow(window: PullWindow, showEvents: boolean) {
   };
 }
 
+/** The on-hold report's body: the window, and the required `on_hold_status_filter` asking for held conversions. */
+function onHoldBody(window: PullWindow) {
+  const covers = coversWindow(window, false);
+  return (body: Record<string, unknown>): boolean => covers(body) && body.on_hold_status_filter === 'on_hold';
+}
+
 function reportRequest(scope: nock.Scope, window: PullWindow, pageNumber: number): nock.Interceptor {
   return scope.post(REPORT, coversWindow(window, true)).query({ page: String(pageNumber), page_size: String(EVERFLOW_PAGE_SIZE) }).matchHeader('x-eflow-api-key', API_KEY);
 }
 
 function onHoldRequest(scope: nock.Scope, window: PullWindow, pageNumber: number): nock.Interceptor {
-  return scope.post(ON_HOLD, coversWindow(window, false)).query({ page: String(pageNumber), page_size: String(EVERFLOW_PAGE_SIZE) }).matchHeader('x-eflow-api-key', API_KEY);
+  return scope.post(ON_HOLD, onHoldBody(window)).query({ page: String(pageNumber), page_size: String(EVERFLOW_PAGE_SIZE) }).matchHeader('x-eflow-api-key', API_KEY);
 }
 
 /** Serves pages of tagged records: each report gets its own pages, in order. */
@@ -209,7 +221,7 @@ describe('Everflow specifics', () => {
     expect(conversion?.payout).toBe('3.50');
   });
 
-  test('asks for the window in UTC (timezone_id 67) with pages of 2000, on-hold conversions first', async () => {
+  test('asks for the window in UTC (timezone_id 67) with pages of 2000, on-hold conversions first (on_hold_status_filter "on_hold")', async () => {
     const window = { from: new Date('2024-11-01T06:30:00Z'), to: new Date('2024-11-02T06:30:00Z') };
     const bodies: unknown[] = [];
     const queries: unknown[] = [];
@@ -221,7 +233,7 @@ describe('Everflow specifics', () => {
     }
     expect((await collect(everflowConnector, context(), window)).flat()).toEqual([]);
     expect(bodies).toEqual([
-      { from: '2024-11-01 06:30:00', to: '2024-11-02 06:29:59', timezone_id: 67, show_conversions: true, show_events: false, query: { filters: [] } },
+      { from: '2024-11-01 06:30:00', to: '2024-11-02 06:29:59', timezone_id: 67, show_conversions: true, show_events: false, on_hold_status_filter: 'on_hold', query: { filters: [] } },
       { from: '2024-11-01 06:30:00', to: '2024-11-02 06:29:59', timezone_id: 67, show_conversions: true, show_events: true, query: { filters: [] } },
     ]);
     expect(queries).toEqual([{ page: '1', page_size: '2000' }, { page: '1', page_size: '2000' }]);

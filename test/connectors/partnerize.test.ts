@@ -14,10 +14,13 @@ import { collect, CONTRACT_WINDOW, countRequests, describeConnectorContract, inp
  *   {conversion_status "pending", value 955, publisher_commission 95.5}, the click and the
  *   conversion item, the envelope with totals, limit 300 and count), as split out by
  *   api-evangelist/partnerize openapi/partnerize-partner-conversions-api-openapi.yml.
- * - the same page's "Cursor Pagination" section: `limit` (at most 300), `cursor_id`, and the
- *   `hypermedia.pagination` object whose `next_page` names the next cursor. Its snippet shows the
- *   object alone; that it sits at the top level of the body is INFERRED (the older offset paging
- *   documented "a hypermedia node" there), and it is left out on the last page (INFERRED).
+ * - the "Cursor Pagination" section of https://api-docs.partnerize.com/partner: `limit` (at most
+ *   300), `cursor_id`, and the `hypermedia.pagination` object whose `next_page` names the next
+ *   cursor. INFERRED, all of it: `hypermedia.pagination.first_page`/`next_page` and the `cursor_id`
+ *   parameter were not found in any public copy of the documentation (the public OpenAPI mirror
+ *   api-evangelist/partnerize openapi/partnerize-partner-conversions-api-openapi.yml documents
+ *   `offset` paging, no cursor); that the object sits at the top level of the body (the older offset
+ *   paging documented "a hypermedia node" there) and is left out on the last page is INFERRED too.
  * - "Access and Authentication": basic auth application_key:user_api_key.
  * Money is a JSON number in the example, so the fixture writes number literals.
  */
@@ -111,6 +114,7 @@ function envelope(window: PullWindow, conversions: readonly unknown[], nextCurso
       count: conversions.length,
       execution_time: '1.04266 seconds',
       conversions,
+      // INFERRED (see the header): hypermedia.pagination.first_page/next_page and cursor_id.
       ...(nextCursor ? { hypermedia: { pagination: { first_page: `${PATH}?${query}`, next_page: `${PATH}?${query}&cursor_id=${nextCursor}` } } } : {}),
     }) ?? ''
   );

@@ -3,13 +3,17 @@
  * were only partly readable: https://partner.system1.com/ and https://docs.openmail.com/partner/reporting_api.html
  * show the request URLs, auth_key and the async report flow). The shapes below follow public
  * client code, and every column name is INFERRED:
- * - v3 reports answer a JSON array of arrays, the first row the header (client file 24333040632);
- *   a trailing totals row (client file 8877001146 skips the last row). Header labels `Date`, `Sub ID`,
- *   `Estimated Revenue` are those of the older v2 subid report (client file 38941541085).
+ * - v3 reports answer a JSON array of arrays, the first row the header (LucianoHenn/ENKI
+ *   app/Services/ARC/Sources/Providers/System1/System1Library.php); a trailing totals row (a public
+ *   Express route reading /v3/ptag skips the last row; index file 8877001146, repository not identifiable).
+ *   Header labels `Date`, `Sub ID`, `Estimated Revenue` are those of the older v2 subid report (a public
+ *   constants file for reports.openmail.com; index file 38941541085, repository not identifiable).
  * - the async partner report: POST /partner/v1/report → {report_id}; GET …/status → {report_status, content_url};
- *   the content is CSV with a header row (client files 32922586631, 19856679411); `DATA DATE` and
+ *   the content is CSV with a header row (topfinanzas/arbitrage-manager-dashboard backend/system1_client.py;
+ *   a Node.js script, index file 32922586631); `DATA DATE` and
  *   `PARTNER NET REVENUE` are client-seen headers, `SUB ID` is INFERRED.
- * - 429 with Retry-After (client file 32922586631); 401 for a bad key (client file 24333040632).
+ * - 429 with Retry-After (the Node.js script, index file 32922586631); 401 for a bad key (LucianoHenn/ENKI).
+ * Links: connectors/system1/README.md.
  */
 import nock from 'nock';
 import { createConnectorContext } from '../../connectors/kit/context';
@@ -23,6 +27,7 @@ const HEADER = ['Date', 'Campaign', 'Sub ID', 'Total Sessions', 'Searches', 'Cli
 
 function table(day: string, rows: readonly FeedRow[], summary: boolean): unknown[][] {
   const data = rows.map((row) => [day, 'campaign-1', row.subId ?? '', 3, 2, 1, row.amount]);
+  // The totals row: its position is client-seen, its cells ("Total" in the date column, the sums) INFERRED.
   return [HEADER, ...data, ...(summary ? [['Total', '', '', 3 * rows.length, 2 * rows.length, rows.length, '999.99']] : [])];
 }
 
@@ -37,10 +42,13 @@ describeRevenueFeedContract({
   },
   firstRequest: (scope, day) => subidDaily(scope, day),
   checkRequest: (scope) => scope.get('/v3/status').query({ days: '1', auth_key: KEY }),
+  // INFERRED: no page or client shows the answer of /v3/status (the ENKI client only tests it for emptiness).
   checkBody: '[["Date"],["2024-11-04"]]',
   networkStatusOf: () => null,
   currency: 'USD',
-  summary: { documented: true, source: 'INFERRED from client code: a trailing totals row whose first cell is not a date' },
+  // Shown by client code, not by System1's pages (the contract's `documented` means "docs or client code"): a public
+  // client of /v3/ptag drops the last row of every answer as the totals row. The row's cells are INFERRED (see table()).
+  summary: { documented: true, source: 'client code: a public client of /v3/ptag drops the last row of every answer (the totals row); its cells are INFERRED' },
   expireCredentials(scope, day) {
     subidDaily(scope, day).reply(401, 'Unauthorized');
     return 'refused';

@@ -8,7 +8,8 @@
  *   appends — INFERRED: its values on a row are the documented filter values (estimated_revenue, estimated_revenue_5h, final).
  * - "Final EPC Tracking": GET /privileged/v3/epc/final?from=…&to=… — INFERRED: no example is documented; the rows below
  *   have the /epc/daily shape without revenue_type.
- * - "Check final date": GET /privileged/v3/final/date?date=… → [{"final": "yes"}]; "Last final date" → {"final-date": "…"}.
+ * - "Check if Date is Final": GET /privileged/v3/final/date?date=… → [{"final": "yes"}] (the not-final answer
+ *   [{"final": "no"}] is INFERRED); "Last Final Date": GET /privileged/v3/last/final → {"final-date": "…"}.
  * - "Error Responses": JSON arrays of strings, e.g. 401 ["Token expired! [<uid>]"].
  */
 import nock from 'nock';
@@ -90,6 +91,7 @@ describe('Tonic specifics', () => {
     const connector = tonicConnector;
     const scope = nock(baseUrl);
     serveAuth(scope);
+    // INFERRED: the not-final answer of /final/date; the docs show only [{"final": "yes"}] (the connector treats anything but "yes" as not final).
     finalDate(scope, '2024-11-05').reply(200, [{ final: 'no' }]);
     daily(scope, '2024-11-05').reply(200, [epcRow('2024-11-05', { subId: 'clk1', amount: '1.10', stage: 'estimated' }, true)]);
     const rows: NormalizedRevenueRow[] = [];
