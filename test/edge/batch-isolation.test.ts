@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { query, transaction } from '../../src/db/sql';
 import { Registrar } from '../../src/pipeline/registrar';
 import type { RegistrationInput } from '../../src/pipeline/types';
 import { uploadCsv, type UploadLineResult } from '../../src/upload/csv-upload';
-import { createTestApp, type TestApp } from '../support/app';
+import { auth, createTestApp, type TestApp } from '../support/app';
+import { runCli } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createClicks, createFunnel, type Funnel } from '../support/fixtures';
 
@@ -97,20 +101,58 @@ test('pull page inside the caller transaction: savepoints isolate the poison and
   expect(await testDb.db('sync_checkpoints').where({ connection_id: connectionId })).toHaveLength(1);
 });
 
-test('CSV chunk: a poisoned line among hundreds of valid ones is rejected alone', async () => {
+/** A CSV of hundreds of valid lines with a NUL-carrying click ID (line 42) and an overflowing payout (line 122). */
+async function poisonedCsv(prefix: string): Promise<string> {
   const clicks = await createClicks(testDb.db, funnel.campaignId, VALID + 3);
-  const lines = clicks.slice(0, VALID).map((clickId, index) => `${clickId},2.50,csv-${index},sale`);
-  lines.splice(40, 0, `${clicks[VALID]}\u0000,2.50,csv-nul-click,sale`);
-  lines.splice(120, 0, `${clicks[VALID + 1]},99999999999999,csv-overflow,sale,,IDR`);
+  const lines = clicks.slice(0, VALID).map((clickId, index) => `${clickId},2.50,${prefix}-${index},sale`);
+  lines.splice(40, 0, `${clicks[VALID]}\u0000,2.50,${prefix}-nul-click,sale`);
+  lines.splice(120, 0, `${clicks[VALID + 1]},99999999999999,${prefix}-overflow,sale,,IDR`);
   const header = 'click_id,payout,transaction_id,conversion_type,timestamp,payout_currency';
-  const results: UploadLineResult[] = [];
-  const summary = await uploadCsv(testDb.db, registrar, Readable.from([`${header}\n${lines.join('\n')}\n`]), { onLine: (line) => results.push(line) });
-  expect(summary).toMatchObject({ rows: VALID + 2, accepted: VALID, rejected: 2 });
-  expect(results.filter((line) => line.status === 'rejected').map((line) => [line.line, line.reason])).toEqual([
-    [42, 'invalid_characters'],
-    [122, 'storage_error'],
-  ]);
-  expect(await countConversions('csv')).toBe(VALID);
+  return `${header}\n${lines.join('\n')}\n`;
+}
+const CSV_POISONS = [
+  [42, 'invalid_characters'],
+  [122, 'storage_error'],
+];
+
+describe('CSV: a poisoned line among hundreds of valid ones is rejected alone', () => {
+  test('in a chunk of the upload', async () => {
+    const results: UploadLineResult[] = [];
+    const summary = await uploadCsv(testDb.db, registrar, Readable.from([await poisonedCsv('csv')]), { onLine: (line) => results.push(line) });
+    expect(summary).toMatchObject({ rows: VALID + 2, accepted: VALID, rejected: 2 });
+    expect(results.filter((line) => line.status === 'rejected').map((line) => [line.line, line.reason])).toEqual(CSV_POISONS);
+    expect(await countConversions('csv')).toBe(VALID);
+  });
+
+  test('through the upload API: 200 with the two rejected lines and their reasons', async () => {
+    const t = await createTestApp(testDb);
+    try {
+      const response = await t.app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...auth, 'content-type': 'text/csv' }, payload: await poisonedCsv('csvapi') });
+      expect(response.statusCode).toBe(200);
+      const body = response.json();
+      expect(body).toMatchObject({ rows: VALID + 2, accepted: VALID, rejected: 2 });
+      expect(body.lines.filter((line: { status: string }) => line.status === 'rejected').map((line: { line: number; reason: string }) => [line.line, line.reason])).toEqual(CSV_POISONS);
+      expect(await countConversions('csvapi')).toBe(VALID);
+    } finally {
+      await t.app.close();
+    }
+  });
+
+  test('through the CLI: every valid line registered, the two rejected with their reasons, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-poisoned-csv-'));
+    try {
+      const file = join(dir, 'poisoned.csv');
+      writeFileSync(file, await poisonedCsv('csvcli'));
+      const result = await runCli(['upload', file, '--errors-only'], { DATABASE_URL: testDb.url, TALLY_STATE_DIR: join(dir, 'state') });
+      expect(result.code).toBe(2);
+      expect(result.stdout).toMatch(/line 42: rejected.*invalid_characters/);
+      expect(result.stdout).toMatch(/line 122: rejected.*storage_error/);
+      expect(result.stdout).toContain(`${VALID + 2} rows: ${VALID} accepted, 0 duplicates, 0 updated, 2 rejected`);
+      expect(await countConversions('csvcli')).toBe(VALID);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('S2S postbacks through the group commit', () => {

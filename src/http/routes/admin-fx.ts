@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { query } from '../../db/sql';
+import { query, transaction } from '../../db/sql';
 import { isCurrencyCode } from '../../money/currency';
 import type { AppContext } from '../context';
 import { currency, day, errorBody } from '../schemas';
@@ -37,7 +37,7 @@ export async function fxRoutes(appInstance: FastifyInstance, { ctx }: { ctx: App
     async (request, reply) => {
       const { date, base, rates } = request.body;
       const entries = Object.entries(rates).map(([code, value]) => [code.toUpperCase(), value] as const).filter(([code]) => code !== base);
-      await ctx.db.transaction(async (trx) => {
+      await transaction(ctx.db, async (trx) => {
         await query(trx, `INSERT INTO fx_rates (rate_date, base, quote, rate)
            SELECT $1::date, $2, quote, rate FROM unnest($3::text[], $4::numeric[]) AS r(quote, rate)
            ON CONFLICT (base, quote, rate_date) DO UPDATE SET rate = EXCLUDED.rate, created_at = now()`,
