@@ -69,6 +69,11 @@ test('switching an offer from manual to auto does not reprice its existing manua
   expect(again).toMatchObject({ status: 'updated', reason: 'changed' });
   expect(await conversion('SW-1')).toMatchObject({ payout: '5.000000', reported_payout: '1.500000', status: 'approved', priced_manually: true });
   expect(await conversion('SW-2')).toMatchObject({ priced_manually: false });
+  const shown = await t.app.inject({ method: 'GET', url: `/api/v1/conversions?click_id=${clickId}`, headers: auth });
+  expect(shown.json().items.map((row: { txid: string; payout: string; priced_manually: boolean }) => [row.txid, row.payout, row.priced_manually]).sort()).toEqual([
+    ['SW-1', '5.00', true],
+    ['SW-2', '1.00', false],
+  ]);
 });
 
 test("an auto offer's new currency applies to future conversions only; a report that names its currency is the network's word", async () => {

@@ -22,6 +22,7 @@ interface ConversionRow {
   currency: string;
   reported_payout: string | null;
   reported_currency: string | null;
+  priced_manually: boolean;
   display_payout: string | null;
   display_currency: string;
   fx_rate: string | null;
@@ -51,6 +52,7 @@ export function conversionView(row: ConversionRow) {
     currency: row.currency,
     reported_payout: formatMoney(row.reported_payout),
     reported_currency: row.reported_currency,
+    priced_manually: row.priced_manually,
     display_payout: formatMoney(row.display_payout),
     display_currency: row.display_currency,
     fx_rate: row.fx_rate === null ? null : row.fx_rate.replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, ''),
@@ -72,6 +74,7 @@ const conversionOut = z.object({
   id: z.string(), click_id: z.string(), txid: z.string().nullable(), type: z.string(), status: z.string(),
   network_status: z.string().nullable().describe('the status exactly as the network or feed reported it (pulled conversions)'),
   payout: z.string(), currency: z.string(), reported_payout: z.string().nullable(), reported_currency: z.string().nullable(),
+  priced_manually: z.boolean().describe('the payout was assigned by a manual-mode offer when the conversion was first registered; later reports never reprice it'),
   display_payout: z.string().nullable(), display_currency: z.string(), fx_rate: z.string().nullable(),
   occurred_at: z.string(), visit_at: z.string(), received_at: z.string(), updated_at: z.string(), revision: z.number(),
   source: z.string(), connection_id: z.string().nullable(), campaign_id: z.string(), offer_id: z.string(), network_id: z.string().nullable(),
