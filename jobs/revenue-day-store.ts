@@ -2,7 +2,7 @@ import type { LoadedConnection } from '../src/connections/connection-store';
 import type { PreparedStatement, Transaction } from '../src/db/sql';
 import type { Registrar } from '../src/pipeline/registrar';
 import type { RegistrationInput } from '../src/pipeline/types';
-import { sumDecimals } from '../src/money/decimal';
+import { roundDecimal, sumDecimals } from '../src/money/decimal';
 import type { RevenuePhase } from '../connectors/kit/types';
 import { countOutcomes, type PullStats } from './pull-stats';
 import { feedNoon } from './revenue-schedule';
@@ -54,6 +54,11 @@ const STORE_DAY: PreparedStatement = {
           WHERE connection_id = $1 AND day = $2`,
 };
 
+/** Scale of a conversion's payout. */
+const CONVERSION_DECIMALS = 6;
+/** Rejections that mean the revenue matched no click. */
+const UNMATCHED_REASONS = new Set(['unknown_click_id', 'missing_click_id', 'invalid_click_id', 'unreplaced_macro']);
+
 const VANISHED: PreparedStatement = {
   name: 'tally_revenue_day_vanished_v1',
   text: `SELECT count(*)::int AS count FROM conversions
@@ -65,7 +70,9 @@ function inputOf(feedId: string, timeZone: string, totals: DayTotals, index: num
   const total = totals.subIds[index]!;
   const fields: Record<string, string> = {
     txid: `${feedId}:${totals.day}`,
-    payout: total.amount,
+    // Conversions hold 6 decimals (NUMERIC(20,6)); feeds may send more (float tails such as
+    // 0.026999999). The day's exact total stays on revenue_days.
+    payout: roundDecimal(total.amount, CONVERSION_DECIMALS),
     status: totals.state === 'final' ? 'approved' : 'pending',
     ct: REVENUE_TYPE,
     timestamp: feedNoon(totals.day, timeZone).toISOString(),
@@ -115,7 +122,8 @@ export async function storeRevenueDay(
           transaction,
         })
       : [];
-  const unmatched = totals.subIds.filter((_total, index) => outcomes[index]?.status === 'rejected');
+  // Unmatched: no click to give it to. A sub-id rejected for another reason is counted as rejected on the run, not here.
+  const unmatched = totals.subIds.filter((_total, index) => outcomes[index]?.status === 'rejected' && UNMATCHED_REASONS.has(outcomes[index]?.reason ?? ''));
   const reported = outcomes.flatMap((outcome) => (outcome.conversionId !== null ? [outcome.conversionId] : []));
   const [vanished] = await transaction.query<{ count: number }>(VANISHED, [row.id, REVENUE_TYPE, `${connector.id}:${totals.day}`, reported]);
   const unmatchedAmount = sumDecimals(unmatched.map((total) => total.amount));

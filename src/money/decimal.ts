@@ -65,15 +65,58 @@ function truncate(text: string): string {
 }
 
 const PLAIN_DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+const EXPONENT_DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?[eE]([+-]?\d{1,3})$/;
+
+/**
+ * A number in exponent form as the equivalent plain decimal, by moving the point in the text
+ * (`1.5e-5` → `0.000015`, `-2E3` → `-2000`): exact, never through a float. Plain decimals are
+ * returned as given; anything else too, for the caller's parse to refuse.
+ */
+export function withoutExponent(text: string): string {
+  const match = EXPONENT_DECIMAL.exec(text.trim());
+  if (!match || /^[+-]?\.?$/.test(`${match[1]}${match[2]}${match[3] === undefined ? '' : `.${match[3]}`}`)) return text;
+  const [, sign = '', integer = '', fraction = '', exponentText = '0'] = match;
+  const exponent = Number(exponentText);
+  const digits = `${integer}${fraction}`;
+  // Position of the decimal point within `digits` after the shift.
+  const point = integer.length + exponent;
+  const padded = point <= 0 ? `${'0'.repeat(1 - point)}${digits}` : digits.padEnd(point, '0');
+  const at = point <= 0 ? 1 : point;
+  const whole = padded.slice(0, at).replace(/^0+(?=\d)/, '') || '0';
+  const rest = padded.slice(at).replace(/0+$/, '');
+  return `${sign === '-' ? '-' : ''}${whole}${rest ? `.${rest}` : ''}`;
+}
+
+/**
+ * A plain decimal string rounded to `places` fraction digits, half away from zero (`0.1234565`
+ * → `0.123457`, `-0.0000005` → `-0.000001`); exact, with BigInt. Fewer digits are left as they are.
+ */
+export function roundDecimal(value: string, places: number): string {
+  const match = PLAIN_DECIMAL.exec(value.trim());
+  if (!match || /^[+-]?\.?$/.test(value.trim())) throw new Error(`"${truncate(value)}" is not a decimal number`);
+  const fraction = match[3] ?? '';
+  if (fraction.length <= places) return value.trim();
+  const negative = match[1] === '-';
+  const kept = BigInt(`${match[2] || '0'}${fraction.slice(0, places)}`);
+  const rounded = Number(fraction[places]) >= 5 ? kept + 1n : kept;
+  return sumDecimals([`${negative ? '-' : ''}${scaled(rounded, places)}`]);
+}
+
+function scaled(units: bigint, places: number): string {
+  const text = units.toString().padStart(places + 1, '0');
+  return places === 0 ? text : `${text.slice(0, text.length - places)}.${text.slice(text.length - places)}`;
+}
 
 /**
  * The exact sum of decimal strings (`['10.5500', '0.45', '-1']` → `'10'`), at whatever scale the
- * inputs have; never through a float. Throws on text that is not a plain decimal (no exponent).
+ * inputs have; never through a float. Exponent forms (`1.5e-5`) are read exactly; throws on text
+ * that is not a decimal number.
  */
 export function sumDecimals(values: Iterable<string>): string {
   let scale = 0;
   const parts: { sign: bigint; digits: string; fraction: string }[] = [];
-  for (const value of values) {
+  for (const given of values) {
+    const value = withoutExponent(given);
     const match = PLAIN_DECIMAL.exec(value.trim());
     if (!match || /^[+-]?\.?$/.test(value.trim())) throw new Error(`"${truncate(value)}" is not a decimal number`);
     const fraction = match[3] ?? '';

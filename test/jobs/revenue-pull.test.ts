@@ -101,6 +101,30 @@ describe('scheduled pulls of a Tonic-shaped sandbox through the pull job', () =>
     expect(sandbox.requests.get('/privileged/v3/final/date') ?? 0).toBe(finalDateCalls);
   });
 
+  test('amounts with more than 6 decimals or in exponent form are summed exactly and registered rounded, never reported unmatched or failing the pull', async () => {
+    const funnel = await createFunnel(testDb.db);
+    const [fine, tiny] = await createClicks(testDb.db, funnel.campaignId, 2, new Date('2024-11-01T08:00:00Z'));
+    rows = [
+      // Float tails, as feeds that answer JSON numbers send them: 0.1234567 + 0.0000001 = 0.1234568 → 0.123457.
+      { date: '2024-11-20', subid4: fine as string, revenueUsd: '0.1234567', revenue_type: 'estimated_revenue' },
+      { date: '2024-11-20', subid4: fine as string, revenueUsd: '0.0000001', revenue_type: 'estimated_revenue' },
+      // 1.5e-5 + 2.00 on an earlier day: the day registers, and so do the days after it.
+      { date: '2024-11-19', subid4: tiny as string, revenueUsd: '1.5e-5', revenue_type: 'estimated_revenue_5h' },
+      { date: '2024-11-19', subid4: tiny as string, revenueUsd: '2.00', revenue_type: 'estimated_revenue_5h' },
+    ];
+    const connection = await createConnection(testDb.db, SECRET_KEY, { connector: 'tonic', name: 'tonic decimals', config: { consumer_key: 'key', consumer_secret: 'secret', base_url: sandbox.url } });
+    const result = await runPull(harness.deps, { connectionId: connection.id, trigger: 'schedule' }, undefined, new AbortController().signal);
+    expect(result).toMatchObject({ status: 'completed', stats: { inserted: 2, unmatched: 0, rejected: 0 } });
+    const stored = await testDb.db('conversions').where({ connection_id: connection.id }).orderBy('txid').select('click_id', 'txid', 'payout');
+    expect(stored.map((row) => [row.click_id, row.txid, row.payout])).toEqual([
+      [tiny, 'tonic:2024-11-19', '2.000015'],
+      [fine, 'tonic:2024-11-20', '0.123457'],
+    ]);
+    // The day keeps the feed's exact total; nothing of it is unmatched.
+    const day = await testDb.db('revenue_days').where({ connection_id: connection.id, day: '2024-11-20' }).first();
+    expect([day.amount, day.unmatched_amount, day.unmatched_sub_ids]).toEqual(['0.1234568', '0', 0]);
+  });
+
   test('the connections API takes estimate_days and final_after_days for revenue feeds only, validated, with the feed defaults shown', async () => {
     const create = (body: Record<string, unknown>) => api.app.inject({ method: 'POST', url: '/api/v1/connections', headers: auth, payload: { name: 'x', ...body } });
     const tonic = { connector: 'tonic', config: { consumer_key: 'k', consumer_secret: 's' } };
