@@ -8,6 +8,7 @@ import { runRevenuePull } from './revenue-pull';
 import { RenewedLock } from './renewed-lock';
 import { addStats, emptyStats, type PullStats } from './pull-stats';
 import { pullWindow, splitWindow } from './windows';
+import { closeAbandonedRuns } from './abandoned-runs';
 
 /** How long a pull's lock outlives a killed worker when JobDeps does not say (TALLY_WORKER_LOCK_MS does). */
 const DEFAULT_PULL_LOCK_MS = 30_000;
@@ -71,9 +72,7 @@ export async function runPull(deps: JobDeps, data: PullJobData, jobId: string | 
       [connection.row.id, data.trigger, jobId ?? null, window.from, window.to],
     );
     runId = (run as { id: string }).id;
-    // We hold the connection's lock, so an earlier run still marked running lost its worker (killed).
-    await query(deps.db, "UPDATE pull_runs SET status = 'failed', error = $3, finished_at = now() WHERE connection_id = $1 AND status = 'running' AND id <> $2",
-      [connection.row.id, runId, 'the worker running this pull stopped (killed or lost its lock); a later run took the pull over']);
+    await closeAbandonedRuns(deps.db, connection.row.id, runId);
     const context = connectorContextFor(deps, connection, signal);
     const stats = emptyStats();
     for (const chunk of splitWindow(window, connection.connector.maxWindowDays)) {

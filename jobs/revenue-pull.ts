@@ -13,6 +13,7 @@ import { addStats, countOutcomes, emptyStats, type PullStats } from './pull-stat
 import { storeRevenueDay, type RevenueDayReport } from './revenue-day-store';
 import { backfillDays, dayGroups, FINAL_RETRY_DAYS, feedDaysWindow, scheduledDays, type KnownDay, type PlannedDay } from './revenue-schedule';
 import { totalsOfDay } from './revenue-totals';
+import { closeAbandonedRuns } from './abandoned-runs';
 
 /** Called in the transaction of every stored day; `last` marks the final day of the pull or chunk. */
 export type OnDayStored = (transaction: Transaction, stats: PullStats, last: boolean, report: RevenueDayReport | undefined) => Promise<void>;
@@ -127,6 +128,7 @@ export async function runRevenuePull(deps: JobDeps, connection: LoadedConnection
   );
   const runId = (run as { id: string }).id;
   onRun(runId);
+  await closeAbandonedRuns(deps.db, connection.row.id, runId);
   const context = connectorContextFor(deps, connection, signal);
   const stats = await pullRevenueDays(deps, connection, context, days, async (trx, page, _last, report) => {
     await trx.query(COUNT_REVENUE_RUN, [runId, page.fetched, page.inserted, page.updated, page.unchanged, page.unmatched, page.rejected, JSON.stringify(report ? [report] : [])]);

@@ -125,6 +125,18 @@ describe('scheduled pulls of a Tonic-shaped sandbox through the pull job', () =>
     expect([day.amount, day.unmatched_amount, day.unmatched_sub_ids]).toEqual(['0.1234568', '0', 0]);
   });
 
+  test("a run left running by a killed worker is closed as failed by the next pull of the feed", async () => {
+    rows = [];
+    const connection = await createConnection(testDb.db, SECRET_KEY, { connector: 'tonic', name: 'tonic killed run', config: { consumer_key: 'key', consumer_secret: 'secret', base_url: sandbox.url } });
+    const [orphan] = await testDb.db('pull_runs').insert({ connection_id: connection.id, trigger: 'schedule', status: 'running', window_from: now, window_to: now }).returning('id');
+    const result = await runPull(harness.deps, { connectionId: connection.id, trigger: 'schedule' }, undefined, new AbortController().signal);
+    expect(result).toMatchObject({ status: 'completed' });
+    const runs = await testDb.db('pull_runs').where({ connection_id: connection.id }).orderBy('id').select('id', 'status', 'error');
+    expect(runs.map((run) => run.status)).toEqual(['failed', 'completed']);
+    expect(String(runs[0].id)).toBe(String(orphan.id));
+    expect(runs[0].error).toMatch(/the worker running this pull stopped/);
+  });
+
   test('the connections API takes estimate_days and final_after_days for revenue feeds only, validated, with the feed defaults shown', async () => {
     const create = (body: Record<string, unknown>) => api.app.inject({ method: 'POST', url: '/api/v1/connections', headers: auth, payload: { name: 'x', ...body } });
     const tonic = { connector: 'tonic', config: { consumer_key: 'k', consumer_secret: 's' } };
