@@ -81,17 +81,30 @@ export class SpoolDrainer {
 
   private async run(): Promise<void> {
     const batchSize = this.options.batchSize ?? 2000;
-    while (!this.stopped) {
-      await this.options.before?.();
-      if (this.stopped) return;
-      const batch = await this.log.readBatch(batchSize);
-      if (batch.payloads.length === 0) {
-        this.head = undefined;
-        if (this.options.mode === 'until-empty') return;
-        await this.wait(this.log.waitForAppend());
-        continue;
+    for (let failures = 0; !this.stopped; ) {
+      try {
+        await this.options.before?.();
+        if (this.stopped) return;
+        const batch = await this.log.readBatch(batchSize);
+        if (batch.payloads.length === 0) {
+          this.head = undefined;
+          if (this.options.mode === 'until-empty') return;
+          await this.wait(this.log.waitForAppend());
+          continue;
+        }
+        await this.settle(batch);
+        failures = 0;
+      } catch (error) {
+        if (error instanceof DrainStopped || this.stopped) throw error;
+        // The files themselves failed (a full disk writing the cursor, a read error): the entries
+        // are still on disk, so the drain waits and goes on rather than stopping for good. A
+        // batch registered before its cursor could be written is registered again as a no-op.
+        failures += 1;
+        this.options.metrics?.spoolDrainErrors.inc();
+        if (failures % 20 === 1) this.options.logger.error({ err: (error as Error).message, dir: this.log.dir, failures }, 'spool drain failed on its files; retrying');
+        const backoff = Math.min(this.options.retryMaxMs ?? 5_000, (this.options.retryMinMs ?? 200) * 2 ** Math.min(failures, 16));
+        await this.wait(new Promise((resolve) => setTimeout(resolve, backoff).unref()));
       }
-      await this.settle(batch);
     }
   }
 

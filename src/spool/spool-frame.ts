@@ -21,7 +21,8 @@ export type FrameHeader = { readonly ok: true; readonly length: number; readonly
 export function readFrameHeader(header: Buffer): FrameHeader {
   if (header.length < FRAME_HEADER_BYTES) return { ok: false, reason: 'truncated header' };
   const length = header.readUInt32BE(0);
-  if (length > MAX_FRAME_PAYLOAD_BYTES) return { ok: false, reason: `length ${length} is impossible` };
+  // Every entry is a JSON document: a zero length is a zero-filled tail (a crash after the file grew), not an entry.
+  if (length === 0 || length > MAX_FRAME_PAYLOAD_BYTES) return { ok: false, reason: `length ${length} is impossible` };
   return { ok: true, length, checksum: header.readUInt32BE(4) };
 }
 

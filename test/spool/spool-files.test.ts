@@ -1,8 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '../../src/log/logger';
+import type { RegistrationInput } from '../../src/pipeline/types';
 import { SegmentLog } from '../../src/spool/segment-log';
+import { SpoolDrainer } from '../../src/spool/spool-drainer';
+import { encodeSpooledPostback } from '../../src/spool/spool-entry';
 import { adoptOrphans, currentOwner, ownerAlive, ownerName, parseOwner } from '../../src/spool/spool-owner';
 
 const dirs: string[] = [];
@@ -82,6 +86,22 @@ describe('segment log', () => {
     await reopened.close();
   });
 
+  test('a zero-filled tail (the file grew, its data never reached the disk) is cut off, not read as entries', async () => {
+    const dir = join(tempDir(), 'log');
+    const log = await SegmentLog.create(dir);
+    for (let index = 0; index < 2; index += 1) await log.append(payload(index));
+    await log.close();
+    const file = join(dir, segments(dir)[0] as string);
+    const intact = statSync(file).size;
+    appendFileSync(file, Buffer.alloc(4096));
+    const corrupt = jest.fn();
+    const reopened = await SegmentLog.recover(dir, { onCorrupt: corrupt });
+    expect(reopened.pendingEntries).toBe(2);
+    expect(statSync(file).size).toBe(intact);
+    expect(corrupt).not.toHaveBeenCalled();
+    await reopened.close();
+  });
+
   test('damage inside an earlier segment is reported and copied aside; what precedes it is still read', async () => {
     const dir = join(tempDir(), 'log');
     const log = await SegmentLog.create(dir, { segmentBytes: 200 });
@@ -152,5 +172,44 @@ describe('spool ownership', () => {
     const names = readdirSync(root).sort();
     expect(names).toContain(alive);
     expect(names).not.toContain(orphan);
+  });
+});
+
+describe('the drainer and its files', () => {
+  const entry = (index: number): Buffer =>
+    encodeSpooledPostback({ input: { fields: { click_id: `click-${index}`, txid: `T${index}` }, intakeId: `00000000-0000-7000-8000-${String(index).padStart(12, '0')}`, receivedAt: new Date() }, options: { source: 'postback' } });
+  const until = async (check: () => boolean): Promise<void> => {
+    for (let waited = 0; !check(); waited += 10) {
+      if (waited > 5000) throw new Error('timed out');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  test('a cursor that cannot be written (a full disk) does not stop the drain: it goes on, and the cursor is kept once it can be', async () => {
+    const dir = join(tempDir(), 'log');
+    const log = await SegmentLog.create(dir);
+    for (let index = 0; index < 3; index += 1) await log.append(entry(index));
+    // A directory where the cursor's temporary file goes: every write of the cursor fails.
+    const blocker = join(dir, 'cursor.json.tmp');
+    mkdirSync(blocker);
+    const registered: string[] = [];
+    const registrar = {
+      register: async (inputs: readonly RegistrationInput[]) => {
+        registered.push(...inputs.map((input) => String(input.fields.txid)));
+        return inputs.map(() => ({ status: 'accepted', reason: null, message: null, conversionId: '1', clickId: null, warnings: [] }));
+      },
+    };
+    const drainer = new SpoolDrainer(log, registrar as never, { logger: silentLogger(), mode: 'follow', retryMinMs: 10, retryMaxMs: 20 });
+    void drainer.start();
+    await until(() => registered.length === 3);
+    expect(existsSync(join(dir, 'cursor.json'))).toBe(false);
+    // The disk has room again; new postbacks arrive.
+    rmSync(blocker, { recursive: true });
+    for (let index = 3; index < 5; index += 1) await log.append(entry(index));
+    await until(() => registered.length === 5 && existsSync(join(dir, 'cursor.json')));
+    expect(registered).toEqual(['T0', 'T1', 'T2', 'T3', 'T4']);
+    expect(log.pendingEntries).toBe(0);
+    await drainer.stop();
+    await log.close();
   });
 });

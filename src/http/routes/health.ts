@@ -23,7 +23,10 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     const checks: Record<string, string> = { postgres };
     if (redis !== undefined) checks.redis = redis;
     checks.spool = ctx.spool ? ctx.spool.state : 'disabled';
-    const ready = postgres === 'ok' || (ctx.spool?.acceptsPostbacks ?? false);
+    // Ready while a postback can be made durable. Behind a spooled backlog postbacks go to the
+    // spool (arrival order) whatever Postgres says, so then the spool decides.
+    const spoolTakes = ctx.spool?.acceptsPostbacks ?? false;
+    const ready = ctx.spool?.hasBacklog ? spoolTakes : postgres === 'ok' || spoolTakes;
     const spool = ctx.spool?.stats();
     return reply.status(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',
