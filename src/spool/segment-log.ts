@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { encodeFrame, FRAME_HEADER_BYTES, payloadIntact, readFrameHeader } from './spool-frame';
+import { syncDirectory } from './sync-directory';
 
 /** A place in the log: segment number and byte offset within it. */
 export interface LogPosition {
@@ -72,6 +73,8 @@ export class SegmentLog {
   /** A new, empty log that takes appends (the directory must not hold one yet). */
   static async create(dir: string, options: SegmentLogOptions = {}): Promise<SegmentLog> {
     await mkdir(dir, { recursive: true });
+    // The log's own directory must survive a power loss too, not only the files in it.
+    await syncDirectory(dirname(dir));
     const log = new SegmentLog(dir, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, { segment: 1, offset: 0 }, 0, 0);
     await log.startSegment(1);
     return log;
@@ -336,12 +339,3 @@ async function copyTail(file: string, from: number, target: string): Promise<voi
   await writeFile(target, data.subarray(from), { flush: true });
 }
 
-/** Makes a created or renamed directory entry durable. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

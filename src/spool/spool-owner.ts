@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, rename } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { syncDirectory } from './sync-directory';
 
 /**
  * Who owns a spool subdirectory: its name says so — `<host>~<pid>~<process start>~<nonce>`, with
@@ -77,6 +78,9 @@ export async function adoptOrphans(spoolDir: string, ownName: string): Promise<s
       if (!['ENOENT', 'EEXIST', 'ENOTEMPTY', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
     }
   }
+  // The renames must survive a power loss: otherwise the orphan could come back under its old
+  // name after this process drained it (replays would be no-ops, but not free).
+  if (adopted.length > 0) await syncDirectory(spoolDir);
   return adopted;
 }
 
