@@ -18,6 +18,12 @@ export function createDb(databaseUrl: string, options: { poolMax?: number; appli
       // A 10,000-conversion batch materializes ~6 MB of CTE rows; at the default 4 MB they spill
       // to temporary files. Per-connection, so it does not touch the server's configuration.
       options: '-c work_mem=64MB',
+      // A Postgres that vanishes without a reset (a black-holed network, a failover) must not
+      // hold a connection attempt or an idle pooled socket for the OS's two-hour default: connects
+      // give up after 10 s, and TCP keepalive probes an idle socket after 10 s.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     },
     pool: { min: 0, max: options.poolMax ?? 10 },
     acquireConnectionTimeout: 10_000,
