@@ -13,6 +13,11 @@ export interface PullStats {
 export const emptyStats = (): PullStats => ({ fetched: 0, inserted: 0, updated: 0, unchanged: 0, unmatched: 0, rejected: 0 });
 
 /** Counts one page's outcomes. Records without a click ID count as unmatched, like unknown ones. */
+/** A rejection that means the record matched no click (counted as unmatched, not rejected). */
+export function isUnmatched(outcome: RegistrationOutcome | undefined): boolean {
+  return outcome?.status === 'rejected' && (outcome.reason === 'unknown_click_id' || outcome.reason === 'missing_click_id');
+}
+
 export function countOutcomes(outcomes: readonly RegistrationOutcome[]): PullStats {
   const stats = emptyStats();
   for (const outcome of outcomes) {
@@ -20,7 +25,7 @@ export function countOutcomes(outcomes: readonly RegistrationOutcome[]): PullSta
     if (outcome.status === 'accepted') stats.inserted += 1;
     else if (outcome.status === 'updated') stats.updated += 1;
     else if (outcome.status === 'duplicate') stats.unchanged += 1;
-    else if (outcome.reason === 'unknown_click_id' || outcome.reason === 'missing_click_id') stats.unmatched += 1;
+    else if (isUnmatched(outcome)) stats.unmatched += 1;
     else stats.rejected += 1;
   }
   return stats;

@@ -4,7 +4,7 @@ import type { Registrar } from '../src/pipeline/registrar';
 import type { RegistrationInput } from '../src/pipeline/types';
 import { roundDecimal, sumDecimals } from '../src/money/decimal';
 import type { RevenuePhase } from '../connectors/kit/types';
-import { countOutcomes, type PullStats } from './pull-stats';
+import { countOutcomes, isUnmatched, type PullStats } from './pull-stats';
 import { feedNoon } from './revenue-schedule';
 import { storesOver, type DayState, type DayTotals } from './revenue-totals';
 
@@ -56,8 +56,11 @@ const STORE_DAY: PreparedStatement = {
 
 /** Scale of a conversion's payout. */
 const CONVERSION_DECIMALS = 6;
-/** Rejections that mean the revenue matched no click. */
-const UNMATCHED_REASONS = new Set(['unknown_click_id', 'missing_click_id', 'invalid_click_id', 'unreplaced_macro']);
+
+const EXISTING: PreparedStatement = {
+  name: 'tally_revenue_day_existing_v1',
+  text: 'SELECT lower(click_id) AS click_id FROM conversions WHERE connection_id = $1 AND type = $2 AND txid = $3',
+};
 
 const VANISHED: PreparedStatement = {
   name: 'tally_revenue_day_vanished_v1',
@@ -108,7 +111,18 @@ export async function storeRevenueDay(
     stats.unchanged = totals.subIds.length;
     return { stats, report: { ...base, state: 'final', unmatched_amount: '0', unmatched_sub_ids: 0, vanished: 0, ignored: true } };
   }
-  const inputs = totals.subIds.map((_total, index) => inputOf(connector.id, timeZone, totals, index));
+  // A sub-id whose day adds up to zero earned nothing: it is registered only to restate a
+  // conversion it already has (an estimate taken back), never as a new zero-revenue conversion,
+  // which would count in conversions. Read under the day's lock, so no other pull of the day races it.
+  const zero = (amount: string) => /^-?0*(\.0*)?$/.test(amount);
+  let existing = new Set<string>();
+  if (totals.subIds.some((total) => zero(total.amount))) {
+    const rows = await transaction.query<{ click_id: string }>(EXISTING, [row.id, REVENUE_TYPE, `${connector.id}:${totals.day}`]);
+    existing = new Set(rows.map((found) => found.click_id));
+  }
+  const kept = totals.subIds.flatMap((total, index) => (!zero(total.amount) || (total.subId !== null && existing.has(total.subId.toLowerCase())) ? [index] : []));
+  const skipped = totals.subIds.length - kept.length;
+  const inputs = kept.map((index) => inputOf(connector.id, timeZone, totals, index));
   const outcomes =
     inputs.length > 0
       ? await registrar.register(inputs, {
@@ -123,14 +137,17 @@ export async function storeRevenueDay(
         })
       : [];
   // Unmatched: no click to give it to. A sub-id rejected for another reason is counted as rejected on the run, not here.
-  const unmatched = totals.subIds.filter((_total, index) => outcomes[index]?.status === 'rejected' && UNMATCHED_REASONS.has(outcomes[index]?.reason ?? ''));
+  const unmatched = kept.flatMap((subIdIndex, index) => (isUnmatched(outcomes[index]) ? [totals.subIds[subIdIndex]!] : []));
   const reported = outcomes.flatMap((outcome) => (outcome.conversionId !== null ? [outcome.conversionId] : []));
   const [vanished] = await transaction.query<{ count: number }>(VANISHED, [row.id, REVENUE_TYPE, `${connector.id}:${totals.day}`, reported]);
   const unmatchedAmount = sumDecimals(unmatched.map((total) => total.amount));
   const networkStatus = totals.subIds.find((total) => total.networkStatus !== null)?.networkStatus ?? null;
   await transaction.query(STORE_DAY, [row.id, totals.day, totals.state, totals.amount, unmatchedAmount, totals.currency, totals.subIds.length, unmatched.length, networkStatus, phase]);
+  const stats = countOutcomes(outcomes);
+  stats.fetched += skipped;
+  stats.unchanged += skipped;
   return {
-    stats: countOutcomes(outcomes),
+    stats,
     report: { ...base, state: totals.state, unmatched_amount: unmatchedAmount, unmatched_sub_ids: unmatched.length, vanished: vanished?.count ?? 0, ignored: false },
   };
 }

@@ -125,6 +125,29 @@ describe('scheduled pulls of a Tonic-shaped sandbox through the pull job', () =>
     expect([day.amount, day.unmatched_amount, day.unmatched_sub_ids]).toEqual(['0.1234568', '0', 0]);
   });
 
+  test('a sub-id whose day adds up to zero is no conversion; an estimate taken back to zero restates the one it has', async () => {
+    const funnel = await createFunnel(testDb.db);
+    const [earning, idle] = await createClicks(testDb.db, funnel.campaignId, 2, new Date('2024-11-01T08:00:00Z'));
+    rows = [
+      { date: '2024-11-20', subid4: earning as string, revenueUsd: '0.80', revenue_type: 'estimated_revenue' },
+      // Traffic without revenue, and an unknown sub-id without revenue: neither is a conversion or unmatched revenue.
+      { date: '2024-11-20', subid4: idle as string, revenueUsd: '0.00', revenue_type: 'estimated_revenue' },
+      { date: '2024-11-20', subid4: 'unknown-idle', revenueUsd: '0', revenue_type: 'estimated_revenue' },
+    ];
+    const connection = await createConnection(testDb.db, SECRET_KEY, { connector: 'tonic', name: 'tonic zero', config: { consumer_key: 'key', consumer_secret: 'secret', base_url: sandbox.url } });
+    const first = await runPull(harness.deps, { connectionId: connection.id, trigger: 'schedule' }, undefined, new AbortController().signal);
+    expect(first).toMatchObject({ status: 'completed', stats: { fetched: 3, inserted: 1, unchanged: 2, unmatched: 0 } });
+    const stored = () => testDb.db('conversions').where({ connection_id: connection.id }).orderBy('click_id').select('click_id', 'payout', 'status');
+    expect(await stored()).toEqual([{ click_id: earning, payout: '0.800000', status: 'pending' }]);
+    expect(await testDb.db('registration_log').where({ connection_id: connection.id, outcome: 'rejected' })).toHaveLength(0);
+
+    // The feed takes the estimate back: the conversion is restated to zero, not left at 0.80.
+    rows = rows.map((row) => ({ ...row, revenueUsd: '0' }));
+    const second = await runPull(harness.deps, { connectionId: connection.id, trigger: 'schedule' }, undefined, new AbortController().signal);
+    expect(second).toMatchObject({ status: 'completed', stats: { updated: 1, inserted: 0 } });
+    expect(await stored()).toEqual([{ click_id: earning, payout: '0.000000', status: 'pending' }]);
+  });
+
   test("a run left running by a killed worker is closed as failed by the next pull of the feed", async () => {
     rows = [];
     const connection = await createConnection(testDb.db, SECRET_KEY, { connector: 'tonic', name: 'tonic killed run', config: { consumer_key: 'key', consumer_secret: 'secret', base_url: sandbox.url } });
