@@ -292,3 +292,29 @@ test('a spool left by a process that died mid-drain is adopted and drained exact
   // A clean stop with an empty spool leaves nothing behind.
   expect(readdirSync(dir)).toEqual([]);
 });
+
+test('a poisoned entry among hundreds spooled while Postgres is away is rejected alone when the spool drains; every valid one registers', async () => {
+  // 1 IDR = 999,999,999,999 USD: a large IDR payout overflows the display amount, valid by every
+  // check before the database, so only the registration statement can refuse it.
+  await testDb.db.raw("INSERT INTO fx_rates (rate_date, base, quote, rate) VALUES ('2020-01-01', 'IDR', 'USD', 999999999999) ON CONFLICT DO NOTHING");
+  const h = await harness();
+  try {
+    const clicks = await createClicks(testDb.db, campaignId, 201);
+    h.proxy.cut();
+    const answers = [];
+    for (const [index, clickId] of clicks.entries()) {
+      const poisoned = index === 120;
+      answers.push(await postback(h, { click_id: clickId, txid: `SPOOLPOISON-${index}`, ...(poisoned ? { payout: '99999999999999', payout_currency: 'IDR' } : { payout: '1.00', param1: 'a\u0000b' }) }));
+    }
+    expect(answers.map((answer) => answer.statusCode)).toEqual(answers.map(() => 202));
+    h.proxy.restore();
+    await drained(h);
+    const stored = await conversionsOf(clicks);
+    expect(stored).toHaveLength(200);
+    expect(stored.some((row) => row.txid === 'SPOOLPOISON-120')).toBe(false);
+    const rejected = await testDb.db('registration_log').where({ outcome: 'rejected', reason: 'storage_error' }).whereRaw("request::text LIKE '%SPOOLPOISON-120%'");
+    expect(rejected).toHaveLength(1);
+  } finally {
+    await h.close();
+  }
+});
