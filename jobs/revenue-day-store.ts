@@ -114,7 +114,8 @@ export async function storeRevenueDay(
   // A sub-id whose day adds up to zero earned nothing: it is registered only to restate a
   // conversion it already has (an estimate taken back), never as a new zero-revenue conversion,
   // which would count in conversions. Read under the day's lock, so no other pull of the day races it.
-  const zero = (amount: string) => /^-?0*(\.0*)?$/.test(amount);
+  // Sums are canonical decimals (revenue-totals.ts): zero is "0".
+  const zero = (amount: string) => amount === '0';
   let existing = new Set<string>();
   if (totals.subIds.some((total) => zero(total.amount))) {
     const rows = await transaction.query<{ click_id: string }>(EXISTING, [row.id, REVENUE_TYPE, `${connector.id}:${totals.day}`]);

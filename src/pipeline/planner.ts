@@ -36,7 +36,8 @@ export interface Priced {
   /** Priced by a manual offer: assigned once, never repriced by later reports. */
   readonly manual: boolean;
   /**
-   * The currency came from the offer, network or account (the report named none). A later report
+   * The currency came from the offer, network or account (the report named none; always so for
+   * a manual price). A later report
    * of an existing conversion then keeps that conversion's currency: a currency changed on the
    * offer since applies to future conversions only.
    */

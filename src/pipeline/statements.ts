@@ -29,6 +29,14 @@ const COUNT_IN_PLACE = `ON CONFLICT (connection_id, txid, (coalesce(click_id, ''
                        fields = EXCLUDED.fields, request = EXCLUDED.request`;
 const COUNT_BY_TRIGGER = 'ON CONFLICT DO NOTHING';
 
+/** One ledger row per settled attempt; the statement inserts it plainly or guarded by the attempt's unique keys. */
+const LOG_ATTEMPTS = `INSERT INTO registration_log (received_at, last_seen_at, source, outcome, reason, message, click_id, txid, type, conversion_id,
+                                       connection_id, upload_id, upload_line, rematch_of, warnings, fields, request,
+                                       client_ip, token_digest, intake_id, network_id)
+         SELECT a.received_at, a.received_at, $6, a.outcome, a.reason, a.message, a.click_id, a.txid, a.type, a.conversion_id,
+                $8::uuid, $9::uuid, a.line, a.rematch_of, a.warnings, a.fields, a.request, a.client_ip, a.token_digest, a.intake_id, a.network_id
+           FROM attempts a`;
+
 export const STATEMENTS = {
   types: { name: 'tally_types_v1', text: 'SELECT name FROM conversion_types' },
   addTypes: { name: 'tally_add_types_v1', text: 'INSERT INTO conversion_types (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING' },
@@ -43,11 +51,11 @@ export const STATEMENTS = {
           FOR NO KEY UPDATE OF cl`,
   },
   upsertAndLog: {
-    name: 'tally_upsert_and_log_v9',
+    name: 'tally_upsert_and_log_v10',
     text: registrationText(COUNT_IN_PLACE),
   },
   upsertAndLogPartitioned: {
-    name: 'tally_upsert_and_log_partitioned_v3',
+    name: 'tally_upsert_and_log_partitioned_v4',
     text: registrationText(COUNT_BY_TRIGGER),
   },
 } satisfies Record<string, PreparedStatement>;
@@ -109,7 +117,7 @@ function registrationText(counting: string): string {
          SELECT t.*,
                 coalesce(t.status, t.old_status, 'approved') AS new_status,
                 CASE WHEN t.target_id IS NOT NULL AND (t.manual OR t.old_priced_manually OR t.payout IS NULL) THEN t.old_payout ELSE coalesce(t.payout, 0) END AS new_payout,
-                CASE WHEN t.target_id IS NOT NULL AND (t.manual OR t.old_priced_manually OR t.payout IS NULL OR t.currency_assumed) THEN t.old_currency ELSE t.currency::char(3) END AS new_currency,
+                CASE WHEN t.target_id IS NOT NULL AND (t.old_priced_manually OR t.payout IS NULL OR t.currency_assumed) THEN t.old_currency ELSE t.currency::char(3) END AS new_currency,
                 coalesce(t.reported_payout, t.old_reported_payout) AS new_reported_payout,
                 CASE WHEN t.reported_payout IS NULL THEN t.old_reported_currency
                      WHEN t.target_id IS NOT NULL AND t.currency_assumed THEN coalesce(t.old_reported_currency, t.reported_currency::char(3))
@@ -200,24 +208,14 @@ function registrationText(counting: string): string {
        logged AS (
          -- Attempts that cannot collide with an earlier row (no intake id, no re-match): a plain
          -- insert; speculative insertion (ON CONFLICT) cost ~5% of a 10,000-row batch.
-         INSERT INTO registration_log (received_at, last_seen_at, source, outcome, reason, message, click_id, txid, type, conversion_id,
-                                       connection_id, upload_id, upload_line, rematch_of, warnings, fields, request,
-                                       client_ip, token_digest, intake_id, network_id)
-         SELECT a.received_at, a.received_at, $6, a.outcome, a.reason, a.message, a.click_id, a.txid, a.type, a.conversion_id,
-                $8::uuid, $9::uuid, a.line, a.rematch_of, a.warnings, a.fields, a.request, a.client_ip, a.token_digest, a.intake_id, a.network_id
-           FROM attempts a
+         ${LOG_ATTEMPTS}
           WHERE a.intake_id IS NULL AND a.rematch_of IS NULL
        ),
        guarded AS (
          -- An intake id or a re-matched attempt already settled: a second copy of the same request
          -- (the spool draining after a late commit, a concurrent re-match); its conversion was
          -- deduplicated above.
-         INSERT INTO registration_log (received_at, last_seen_at, source, outcome, reason, message, click_id, txid, type, conversion_id,
-                                       connection_id, upload_id, upload_line, rematch_of, warnings, fields, request,
-                                       client_ip, token_digest, intake_id, network_id)
-         SELECT a.received_at, a.received_at, $6, a.outcome, a.reason, a.message, a.click_id, a.txid, a.type, a.conversion_id,
-                $8::uuid, $9::uuid, a.line, a.rematch_of, a.warnings, a.fields, a.request, a.client_ip, a.token_digest, a.intake_id, a.network_id
-           FROM attempts a
+         ${LOG_ATTEMPTS}
           WHERE a.intake_id IS NOT NULL OR a.rematch_of IS NOT NULL
          ON CONFLICT DO NOTHING
        ),

@@ -102,8 +102,7 @@ export class SpoolDrainer {
         failures += 1;
         this.options.metrics?.spoolDrainErrors.inc();
         if (failures % 20 === 1) this.options.logger.error({ err: (error as Error).message, dir: this.log.dir, failures }, 'spool drain failed on its files; retrying');
-        const backoff = Math.min(this.options.retryMaxMs ?? 5_000, (this.options.retryMinMs ?? 200) * 2 ** Math.min(failures, 16));
-        await this.wait(new Promise((resolve) => setTimeout(resolve, backoff).unref()));
+        await this.backoff(failures);
       }
     }
   }
@@ -142,8 +141,6 @@ export class SpoolDrainer {
 
   private async register(run: SpooledPostback[]): Promise<void> {
     const { logger, metrics } = this.options;
-    const retryMin = this.options.retryMinMs ?? 200;
-    const retryMax = this.options.retryMaxMs ?? 5_000;
     for (let attempt = 0; ; attempt += 1) {
       try {
         const outcomes = await this.registrar.register(run.map((entry) => entry.input), { ...(run[0] as SpooledPostback).options });
@@ -160,11 +157,16 @@ export class SpoolDrainer {
         if (attempt % 20 === 0) {
           logger.warn({ err: (error as Error).message, entries: run.length, firstReqId: run[0]?.input.intakeId, attempt: attempt + 1 }, 'spool drain waits: registering spooled postbacks failed; retrying');
         }
-        const backoff = Math.min(retryMax, retryMin * 2 ** Math.min(attempt, 16));
-        await this.wait(new Promise((resolve) => setTimeout(resolve, backoff / 2 + Math.random() * (backoff / 2)).unref()));
+        await this.backoff(attempt);
         if (this.stopped) throw new DrainStopped();
       }
     }
+  }
+
+  /** Waits before try `attempt` + 1: from `retryMinMs`, doubling up to `retryMaxMs`, jittered (unless stopped first). */
+  private backoff(attempt: number): Promise<void> {
+    const delay = Math.min(this.options.retryMaxMs ?? 5_000, (this.options.retryMinMs ?? 200) * 2 ** Math.min(attempt, 16));
+    return this.wait(new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)).unref()));
   }
 
   /** Waits for `promise` unless the drainer is stopped first. */

@@ -413,7 +413,7 @@ describe('batches', () => {
     const small = await count(5);
     const large = await count(2000);
     // One click lookup and one upsert-and-log statement, whatever the size (plus BEGIN/COMMIT).
-    expect(small).toEqual(['tally_lock_clicks_v2', 'tally_upsert_and_log_v9']);
+    expect(small).toEqual(['tally_lock_clicks_v2', 'tally_upsert_and_log_v10']);
     expect(large).toEqual(small);
   });
 });

@@ -69,36 +69,23 @@ describe('segment log', () => {
     await reopened.close();
   });
 
-  test('a torn frame at the end (a write cut short by a crash, never acknowledged) is cut off', async () => {
+  test.each([
+    ['a torn frame (a write cut short by a crash, never acknowledged)', 3, Buffer.from([0, 0, 0, 200, 1, 2, 3, 4, 5, 6])],
+    ['a zero-filled tail (the file grew, its data never reached the disk)', 2, Buffer.alloc(4096)],
+  ])('%s at the end is cut off, not read as entries', async (_name, entries, tail) => {
     const dir = join(tempDir(), 'log');
     const log = await SegmentLog.create(dir);
-    for (let index = 0; index < 3; index += 1) await log.append(payload(index));
+    for (let index = 0; index < entries; index += 1) await log.append(payload(index));
     await log.close();
     const file = join(dir, segments(dir)[0] as string);
     const intact = statSync(file).size;
-    appendFileSync(file, Buffer.from([0, 0, 0, 200, 1, 2, 3, 4, 5, 6]));
+    appendFileSync(file, tail);
     const corrupt = jest.fn();
     const reopened = await SegmentLog.recover(dir, { onCorrupt: corrupt });
-    expect(reopened.pendingEntries).toBe(3);
+    expect(reopened.pendingEntries).toBe(entries);
     expect(statSync(file).size).toBe(intact);
     expect(corrupt).not.toHaveBeenCalled();
-    expect((await reopened.readBatch(10)).payloads).toHaveLength(3);
-    await reopened.close();
-  });
-
-  test('a zero-filled tail (the file grew, its data never reached the disk) is cut off, not read as entries', async () => {
-    const dir = join(tempDir(), 'log');
-    const log = await SegmentLog.create(dir);
-    for (let index = 0; index < 2; index += 1) await log.append(payload(index));
-    await log.close();
-    const file = join(dir, segments(dir)[0] as string);
-    const intact = statSync(file).size;
-    appendFileSync(file, Buffer.alloc(4096));
-    const corrupt = jest.fn();
-    const reopened = await SegmentLog.recover(dir, { onCorrupt: corrupt });
-    expect(reopened.pendingEntries).toBe(2);
-    expect(statSync(file).size).toBe(intact);
-    expect(corrupt).not.toHaveBeenCalled();
+    expect((await reopened.readBatch(10)).payloads).toHaveLength(entries);
     await reopened.close();
   });
 

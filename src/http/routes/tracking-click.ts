@@ -3,9 +3,9 @@ import { insertClicks } from '../../catalog/catalog';
 import { newClickId } from '../../catalog/click-id';
 import { query } from '../../db/sql';
 import { cleanText } from '../../pipeline/characters';
+import { storableAddress } from '../../util/ip-address';
 import { isUuid } from '../../util/uuid';
 import type { AppContext } from '../context';
-import { clientAddress } from '../client-address';
 import { clickCookie } from '../tracking-cookie';
 
 const MAX_CLICK_PARAMS = 50;
@@ -21,7 +21,7 @@ export async function clickRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     { schema: { hide: true } },
     async (request, reply) => {
       // null when a trusted proxy forwarded something that is not an address: the click is kept without it.
-      const ip = clientAddress(request);
+      const ip = storableAddress(request.ip);
       if (ctx.flood && !(await ctx.flood.allowClick(ip ?? request.ip))) {
         ctx.metrics.clicksLimited.inc();
         return reply.status(429).header('Retry-After', '60').send({ error: { code: 'rate_limited', message: `too many clicks from ${ip ?? 'this address'} in the last minute (CLICK_RATE_LIMIT_PER_MINUTE)` } });
